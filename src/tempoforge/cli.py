@@ -1,0 +1,82 @@
+"""``tempoforge``: the command line. Thin by design: it parses arguments and calls one function.
+
+Each stage owns its subcommands in a small module with ``register(subparsers)``; this file only lists
+them. Command modules import heavy libraries (torch, transformers) inside their handlers, so
+``tempoforge --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+
+from tempoforge import __version__
+
+# (module, what it adds) -- one line per stage, in pipeline order
+COMMAND_MODULES: list[str] = [
+    "tempoforge.io.commands",  # video probe | sample
+    "tempoforge.world.commands",  # world generate | show
+    "tempoforge.curate.commands",  # curate
+    "tempoforge.synth.commands",  # synth temple | tempura | fpo
+    "tempoforge.train.commands",  # train ...
+    "tempoforge.models.commands",  # predict, doctor
+    "tempoforge.eval.commands",  # eval score | report
+    "tempoforge.demo",  # demo
+]
+
+# Errors a user can fix: printed as one line, exit code 2.
+_USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError, OSError)
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent package does not exist yet
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tempoforge",
+        description="tempoforge makes video LLMs understand time: curate videos, synthesize temporal "
+        "training data, train, predict and score against the official benchmark conventions.",
+    )
+    parser.add_argument("--version", action="version", version=f"tempoforge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="less output (no progress bars)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in COMMAND_MODULES:
+        if _module_exists(name):  # stages land one by one; an existing module's import errors propagate
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if not args.debug:
+        warnings.simplefilter("ignore", category=FutureWarning)
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        print("tempoforge: interrupted", file=sys.stderr)
+        return 130
+    except _USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"tempoforge: error: {exc}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

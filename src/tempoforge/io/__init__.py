@@ -1,0 +1,28 @@
+"""Video and record I/O: exact-timestamp decoding on PyAV, atomic and crash-safe JSONL.
+
+- ``probe(path) -> VideoInfo``: duration, fps (and whether it varies), frame count, size, rotation, codec.
+- ``sample(path, fps=|num_frames=|times=, ...) -> Frames``: sparse, seek-planned decoding; every frame
+  comes with its true presentation time.
+- ``iter_frames(path, size=...)``: a sequential (threaded) decode of every frame, for dense signal passes.
+- ``write_video``: encode frames (TempoWorld, fixtures).
+- ``read_jsonl`` / ``write_jsonl`` / ``append_jsonl``: records in and out, never half-written.
+"""
+
+from tempoforge.io.encode import write_video
+from tempoforge.io.errors import VideoError
+from tempoforge.io.jsonl import JsonlError, append_jsonl, read_jsonl, write_jsonl
+from tempoforge.io.probe import probe
+from tempoforge.io.sample import iter_frames, output_size, sample
+
+__all__ = [
+    "JsonlError",
+    "VideoError",
+    "append_jsonl",
+    "iter_frames",
+    "output_size",
+    "probe",
+    "read_jsonl",
+    "sample",
+    "write_jsonl",
+    "write_video",
+]

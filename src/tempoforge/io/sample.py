@@ -1,0 +1,259 @@
+"""``sample``: decode only the frames you need, and return each with its true presentation time.
+
+The plan is made on the packet index (``io/index.py``) before anything is decoded: each wanted time maps
+to the frame shown nearest to it, and each such frame to the keyframe it must be decoded from. The decoder
+seeks only when the next wanted frame lies past the next keyframe; otherwise it decodes forward. Times
+are read from the decoded frames themselves, so they are exact for constant, fractional (29.97) and
+variable frame rates and for streams that do not start at 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from tempoforge.io.errors import VideoError
+from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
+from tempoforge.io.probe import probe
+from tempoforge.records import Frames, VideoInfo
+from tempoforge.timecode import uniform_times
+
+__all__ = ["iter_frames", "output_size", "sample"]
+
+_TIME_TOLERANCE = 1e-3
+
+
+def output_size(width: int, height: int, *, size: tuple[int, int] | None = None,
+                max_pixels: int | None = None) -> tuple[int, int]:
+    """Display size ``(w, h)`` after an explicit ``size`` or a ``max_pixels`` cap (aspect kept, even sides)."""
+    if size is not None:
+        w, h = size
+        if w <= 0 or h <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        return int(w), int(h)
+    if max_pixels is not None and width * height > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+        w = max(2, int(width * scale) // 2 * 2)
+        h = max(2, int(height * scale) // 2 * 2)
+        return w, h
+    return width, height
+
+
+def _to_rgb(frame: av.VideoFrame, out_wh: tuple[int, int] | None) -> np.ndarray:
+    """RGB uint8 array of ``frame`` in display orientation, resized (by swscale, before rotating)."""
+    rot = round(frame.rotation) % 360
+    img: np.ndarray
+    if out_wh is None:
+        img = frame.to_ndarray(format="rgb24")
+    else:
+        w, h = out_wh
+        if rot in (90, 270):
+            w, h = h, w
+        img = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+    if rot:
+        img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
+    return img
+
+
+def _targets(info: VideoInfo, start: float, end: float, fps: float | None, num_frames: int | None,
+             times: Sequence[float] | None, max_frames: int | None, warnings: list[str]) -> np.ndarray:
+    if sum(x is not None for x in (fps, num_frames, times)) != 1:
+        raise ValueError("give exactly one of fps, num_frames or times")
+    if times is not None:
+        t = np.asarray(list(times), dtype=np.float64)
+        if t.size == 0:
+            raise ValueError("times is empty")
+        if not np.all(np.isfinite(t)):
+            raise ValueError("times contains a non-finite value")
+        t = np.sort(t)
+    elif fps is not None:
+        t = np.asarray(uniform_times(start, end, fps=fps))
+    else:
+        assert num_frames is not None
+        t = np.asarray(uniform_times(start, end, num=num_frames))
+    if max_frames is not None and len(t) > max_frames:
+        if max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+        # never truncate: spread the cap over the whole range so the end of the video is kept
+        if times is not None:
+            t = t[np.linspace(0, len(t) - 1, max_frames).round().astype(int)]
+        else:
+            t = np.asarray(uniform_times(start, end, num=max_frames))
+        eff = max_frames / max(end - start, 1e-9)
+        warnings.append(
+            f"{len(t) if times is None else len(times)} frames requested exceed max_frames={max_frames}: "
+            f"sampled {max_frames} frames over the whole range instead (effective {eff:.3g} fps)"
+        )
+    return t
+
+
+def _check_range(path: Path, index: StreamIndex, info: VideoInfo, t: np.ndarray, warnings: list[str]) -> None:
+    if np.any(t < -_TIME_TOLERANCE):
+        raise VideoError(path, f"time {float(t.min()):.3f} s is before the start of the video")
+    limit = info.duration + _TIME_TOLERANCE
+    if np.any(t > limit):
+        where = "the decodable part of this truncated file ends" if index.truncated else "the video ends"
+        raise VideoError(path, f"time {float(t.max()):.3f} s asked for, but {where} at {info.duration:.3f} s")
+    if index.truncated:
+        declared = index.declared_duration
+        warnings.append(
+            f"{path}: file is truncated; only the first {info.duration:.3f} s"
+            + (f" of {declared:.3f} s" if declared else "") + " can be decoded"
+        )
+
+
+def _decode_wanted(container: av.container.InputContainer, vstream: av.video.stream.VideoStream,
+                   index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
+                   path: Path) -> tuple[list[np.ndarray], list[int]]:
+    """Decode the frames whose pts are in ``wanted`` (sorted), seeking only when it saves work."""
+    images: list[np.ndarray] = []
+    got_pts: list[int] = []
+    frames_iter: Iterator[av.VideoFrame] | None = None
+    last_pts: int | None = None
+    for target in (int(p) for p in wanted):
+        key = index.keyframe_before(target)
+        if frames_iter is None or last_pts is None or last_pts >= target or key > last_pts:
+            seek_to = key
+            for _attempt in range(4):  # a container may land after the keyframe asked for: step back
+                container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
+                frames_iter = container.decode(vstream)
+                first = next(frames_iter, None)
+                if first is None or first.pts is None or first.pts <= target or seek_to <= index.pts[0]:
+                    break
+                seek_to = index.keyframe_before(seek_to - 1) if seek_to > index.keyframe_pts[0] else int(index.pts[0]) - 1
+            assert frames_iter is not None
+            pending = [first] if first is not None else []
+            frames_iter = _chain(pending, frames_iter)
+        found = None
+        try:
+            for frame in frames_iter:
+                fpts = frame.pts if frame.pts is not None else target
+                last_pts = fpts
+                if fpts >= target:
+                    found = frame
+                    break
+        except av.error.FFmpegError as exc:
+            raise VideoError(path, f"decoding failed near {float((target - index.origin_pts) * index.time_base):.3f} s "
+                             f"({exc}); the file is corrupt or truncated") from None
+        if found is None:
+            break  # the decoder ran dry: the remaining frames are not decodable
+        images.append(_to_rgb(found, out_wh))
+        got_pts.append(found.pts if found.pts is not None else target)
+    return images, got_pts
+
+
+def _chain(first: list[av.VideoFrame], rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield from first
+    yield from rest
+
+
+def sample(
+    path: str | Path,
+    *,
+    fps: float | None = None,
+    num_frames: int | None = None,
+    times: Sequence[float] | None = None,
+    max_frames: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    max_pixels: int | None = None,
+    size: tuple[int, int] | None = None,
+    stream: int = 0,
+    dedupe: bool = True,
+) -> Frames:
+    """Frames of ``path`` at ``fps`` / ``num_frames`` evenly spread / explicit ``times`` (seconds).
+
+    Each returned frame is the one *shown nearest* to a wanted time, and ``Frames.times`` holds its true
+    presentation time (``Frames.requested`` the wanted one). ``start``/``end`` bound the range (default:
+    the whole video). ``max_frames`` caps the count by spreading the cap over the *whole* range, never by
+    dropping the end (a warning says so). With ``dedupe``, wanted times that fall on the same frame give
+    it once. Frames are RGB ``uint8`` in display orientation (rotation metadata applied), resized to
+    ``size=(w, h)`` or to at most ``max_pixels``.
+
+    A truncated file yields its decodable part with a warning in ``Frames.warnings``; asking for a time
+    past it raises ``VideoError``, as do missing, empty and non-video files.
+    """
+    p = Path(path)
+    index = build_index(p, stream)
+    info = probe(p, stream)
+    warnings: list[str] = []
+    lo = 0.0 if start is None else float(start)
+    hi = info.duration if end is None else float(end)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        raise ValueError(f"invalid range start={start}, end={end}")
+    if end is not None and hi > info.duration + _TIME_TOLERANCE:
+        _check_range(p, index, info, np.asarray([hi]), warnings)
+    t = _targets(info, lo, hi, fps, num_frames, times, max_frames, warnings)
+    _check_range(p, index, info, t, warnings)
+    pos = index.nearest(t)
+    if dedupe:
+        pos, first = np.unique(pos, return_index=True)
+        t = t[first]
+    out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
+    resize = None if out_wh == info.display_size else out_wh
+    uniq_pos = np.unique(pos)
+    with open_container(p) as container:
+        vstream = select_video_stream(container, p, stream)
+        vstream.thread_type = "AUTO"
+        images, got = _decode_wanted(container, vstream, index, index.pts[uniq_pos], resize, p)
+    if len(images) < len(uniq_pos):
+        decoded_until = float((got[-1] - index.origin_pts) * index.time_base) if got else 0.0
+        if not images:
+            raise VideoError(p, "no frame could be decoded (corrupt or truncated data)")
+        warnings.append(f"{p}: decoding stopped at {decoded_until:.3f} s; later frames were dropped (corrupt data)")
+        keep = np.searchsorted(index.pts[uniq_pos], got[-1], side="right")
+        uniq_pos = uniq_pos[:keep]
+        sel = np.isin(pos, uniq_pos)
+        pos, t = pos[sel], t[sel]
+    by_pos = dict(zip(uniq_pos.tolist(), range(len(images)), strict=False))
+    order = [by_pos[int(x)] for x in pos]
+    data = np.stack([images[i] for i in order]) if order else np.zeros((0, out_wh[1], out_wh[0], 3), np.uint8)
+    got_times = (np.asarray(got, dtype=np.int64) - index.origin_pts).astype(np.float64) * float(index.time_base)
+    return Frames(data=data, times=got_times[order], info=info, requested=t, warnings=warnings)
+
+
+def iter_frames(
+    path: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    max_pixels: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    stream: int = 0,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Every frame in ``[start, end)`` in order, as ``(time_seconds, rgb_uint8)``, decoded sequentially.
+
+    For dense passes (per-frame signals, shot detection): one threaded decode, frames resized by swscale
+    to ``size=(w, h)`` or at most ``max_pixels``. Stops with a ``VideoError`` on corrupt data mid-stream
+    after yielding everything before it.
+    """
+    p = Path(path)
+    index = build_index(p, stream)
+    info = probe(p, stream)
+    out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
+    resize = None if out_wh == info.display_size else out_wh
+    lo = -math.inf if start is None else float(start) - _TIME_TOLERANCE
+    hi = math.inf if end is None else float(end) - _TIME_TOLERANCE
+    tb = float(index.time_base)
+    with open_container(p) as container:
+        vstream = select_video_stream(container, p, stream)
+        vstream.thread_type = "AUTO"
+        if start is not None and start > 0:
+            key = index.keyframe_before(index.origin_pts + round(float(start) / tb))
+            container.seek(key, stream=vstream, backward=True, any_frame=False)
+        try:
+            for frame in container.decode(vstream):
+                if frame.pts is None:
+                    continue
+                t = (frame.pts - index.origin_pts) * tb
+                if t < lo:
+                    continue
+                if t >= hi:
+                    break
+                yield t, _to_rgb(frame, resize)
+        except av.error.FFmpegError as exc:
+            raise VideoError(p, f"decoding failed ({exc}); the file is corrupt or truncated") from None

@@ -1,0 +1,119 @@
+"""``tempoforge eval score`` and ``tempoforge eval report``: offline scoring of saved predictions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+_BENCH_HELP = (
+    "charades-sta: prediction JSONL of tempoforge Prediction records ({id, duration, gt, answer|pred}); "
+    "qvhighlights: moment_detr submission JSONL + --gt GT JSONL; dense-captioning: densevid submission "
+    "JSON + one --gt per reference file; etbench: E.T.Bench sample list with answers in 'a'; mcq: "
+    "JSONL of {id, answer, gt, options?, category?}"
+)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from tempoforge.eval.score import BENCHMARKS
+
+    p.add_argument("--benchmark", required=True, choices=BENCHMARKS, help=_BENCH_HELP)
+    p.add_argument("--pred", required=True, type=Path, help="the predictions / submission file")
+    p.add_argument(
+        "--gt",
+        action="append",
+        default=[],
+        type=Path,
+        help="ground-truth file (repeat for several densevid reference files); not needed when the "
+        "predictions carry their GT (charades-sta, etbench)",
+    )
+    p.add_argument(
+        "--convention",
+        default=None,
+        help="scoring convention: charades-sta: etchat (default), lmms-eval-tvg, lmms-eval, strict; "
+        "mcq: mcq (default) or vinoground",
+    )
+    p.add_argument(
+        "--tious",
+        type=float,
+        nargs="+",
+        default=None,
+        help="dense-captioning tIoU thresholds (default 0.3 0.5 0.7 0.9)",
+    )
+    p.add_argument("--no-captions", action="store_true", help="dense-captioning: skip caption scores")
+    p.add_argument("--no-soda", action="store_true", help="dense-captioning: skip SODA_c")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the garbage captions for unmatched predictions"
+    )
+
+
+def _run(args: argparse.Namespace) -> object:
+    from tempoforge.eval.score import score
+
+    options = {}
+    if args.benchmark == "dense-captioning":
+        options = {
+            "tious": args.tious,
+            "captions": not args.no_captions,
+            "soda": not args.no_soda,
+            "seed": args.seed,
+        }
+    t0 = time.perf_counter()
+    result = score(args.benchmark, args.pred, args.gt, convention=args.convention, **options)
+    log.info("scored %s in %.2f s", args.pred, time.perf_counter() - t0)
+    return result
+
+
+def _score(args: argparse.Namespace) -> int:
+    from tempoforge.eval.score import format_table, write_metrics
+
+    result = _run(args)
+    print(format_table(result))  # type: ignore[arg-type]
+    if args.out:
+        write_metrics(args.out, result)  # type: ignore[arg-type]
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from tempoforge.eval.report import write_report
+
+    result = _run(args)
+    write_report(args.out, result, top_k=args.top_k, source=str(args.pred))  # type: ignore[arg-type]
+    print(f"wrote {args.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``eval score`` and ``eval report``."""
+    ev = sub.add_parser(
+        "eval",
+        help="score predictions against official benchmark conventions; HTML reports",
+        description="Score saved predictions offline, exactly as each benchmark's official scorer does.",
+    )
+    evsub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", title="subcommands")
+    sc = evsub.add_parser(
+        "score",
+        help="print a metrics table and write metrics JSON",
+        description="Score a prediction file under the benchmark's official convention; prints a table and "
+        "optionally writes the metrics (official key names and nesting) as JSON, atomically.",
+    )
+    _common(sc)
+    sc.add_argument("--out", type=Path, default=None, help="write the metrics JSON here (atomic)")
+    sc.set_defaults(func=_score)
+    rp = evsub.add_parser(
+        "report",
+        help="write a static HTML report with plots",
+        description="Score a prediction file and write one self-contained HTML page: metrics table, "
+        "timelines of GT vs predicted spans for the best and worst queries, the IoU distribution and "
+        "parse-failure examples (matplotlib PNGs embedded).",
+    )
+    _common(rp)
+    rp.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    rp.add_argument("--top-k", type=int, default=8, help="how many best / worst queries to draw")
+    rp.set_defaults(func=_report)

@@ -1,0 +1,1 @@
+"""Metrics, one module per family; IoU lives only in :mod:`tempoforge.eval.metrics.iou`."""

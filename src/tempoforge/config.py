@@ -105,6 +105,11 @@ def _build(cls: type[C], values: dict[str, Any], where: str) -> C:
             value = Path(value)
         elif get_origin(tp) is tuple and isinstance(value, list):
             value = tuple(value)
+        elif tp in (int, float) and isinstance(value, str):
+            try:
+                value = tp(value)
+            except ValueError:
+                raise ConfigError(f"{where}.{name}: expected a number, got {value!r}") from None
         kwargs[name] = value
     try:
         return cls(**kwargs)

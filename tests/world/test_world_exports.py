@@ -65,8 +65,8 @@ def test_grounding_queries_have_their_answers(world: World) -> None:
     samples = list(read_jsonl(_ann(world, "grounding.jsonl"), GroundingSample))
     assert len(samples) >= len(world.scripts) * 3
     for g in samples:
-        s = scripts[g.video.removeprefix("videos/").removesuffix(".mp4")]
-        assert (world.root / g.video).is_file()
+        s = scripts[g.video.removeprefix("../videos/").removesuffix(".mp4")]
+        assert (world.root / "annotations" / g.video).is_file()
         matching = sorted((e for e in s.events if e.caption == g.meta["canonical"]), key=lambda e: e.start)
         assert matching, f"{g.id}: no event has the caption {g.meta['canonical']!r}"
         assert [sp.as_pair() for sp in g.spans] == [(e.start, e.end) for e in matching]
@@ -138,7 +138,7 @@ def test_refusal_queries_match_nothing_in_the_video(world: World) -> None:
     samples = list(read_jsonl(_ann(world, "refusal.jsonl"), GroundingSample))
     kinds = {"irrelevant": 0, "partial": 0}
     for g in samples:
-        s = scripts[g.video.removeprefix("videos/").removesuffix(".mp4")]
+        s = scripts[g.video.removeprefix("../videos/").removesuffix(".mp4")]
         assert not g.relevant and g.spans == []
         kinds[g.meta["kind"]] += 1
         all_captions = {c for e in s.events for c in (e.caption, *e.paraphrases)}
@@ -184,7 +184,7 @@ def test_multiple_choice_answers_are_right(world: World) -> None:
     assert {q["type"] for q in qs} == {"order", "before_after", "count", "direction"}
     for q in qs:
         assert len(q["options"]) == len(set(q["options"])) >= 2
-        _check_mcq(q, scripts[q["video"].removeprefix("videos/").removesuffix(".mp4")])
+        _check_mcq(q, scripts[q["video"].removeprefix("../videos/").removesuffix(".mp4")])
 
 
 def test_etbench_samples(world: World) -> None:
@@ -195,7 +195,7 @@ def test_etbench_samples(world: World) -> None:
     for x in items:
         assert {"version", "idx", "task", "source", "video", "duration", "q"} <= set(x)
         assert set(x) <= {"version", "idx", "task", "source", "video", "duration", "src", "tgt", "p", "o", "g", "q"}
-        s = scripts[x["video"].removeprefix("videos/").removesuffix(".mp4")]
+        s = scripts[x["video"].removeprefix("../videos/").removesuffix(".mp4")]
         if x["task"] == "tvg":
             w = x["tgt"]  # one window, as the official tvg scorer reads it
             assert any([e.start, e.end] == w and any(f"'{c}'" in x["q"] for c in (e.caption, *e.paraphrases))

@@ -31,8 +31,9 @@ _GROUNDING, _REFUSAL, _MCQ = 1, 2, 3
 
 
 def video_path(script: VideoScript) -> str:
-    """Path of the video relative to the world folder."""
-    return f"videos/{script.id}.mp4"
+    """Path of the video relative to ``annotations/``, where the JSONL exports live (tempoforge resolves a
+    record's ``video`` against the folder of the file it was read from)."""
+    return f"../videos/{script.id}.mp4"
 
 
 def action_key(ev: WorldEvent) -> str:

@@ -1,0 +1,43 @@
+"""Loading Qwen-family video LLMs and turning videos into model inputs with time right by construction.
+
+- ``families.py``   the supported model types and their quirks, in one table
+- ``load.py``       ``load(path, dtype=, device=, attn_implementation=, adapter=)`` -> ``LoadedModel``
+- ``tiny.py``       ``build_tiny(model_type, out_dir=None, seed=0)``: random tiny models + BPE tokenizer, offline
+- ``tensorize.py``  torch-only frames -> ``pixel_values`` / ``grid_thw`` (the Qwen processors' math)
+- ``timestamps.py`` the strategies ``mrope`` / ``text`` / ``overlay`` / ``frames-as-images``
+- ``positions.py``  M-RoPE position ids the original way, from the actual frame times
+- ``inputs.py``     ``build_example`` / ``collate`` / ``build_batch``: (prompt, Frames, strategy) -> batch
+- ``prompts.py``    prompt templates per benchmark (snapshot-tested)
+- ``processor.py``  stock-compatible processors without torchvision (for APIs that need one)
+- ``predict.py``    ``tempoforge predict``; ``doctor.py`` ``tempoforge doctor``; ``commands.py`` the CLI
+
+Heavy modules (torch, transformers) are imported on first use of a name below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LoadedModel": "load",
+    "load": "load",
+    "build_tiny": "tiny",
+    "build_example": "inputs",
+    "build_batch": "inputs",
+    "collate": "inputs",
+    "Example": "inputs",
+    "STRATEGIES": "timestamps",
+    "VisionSpec": "tensorize",
+    "tensorize_video": "tensorize",
+    "tensorize_images": "tensorize",
+    "get_family": "families",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"tempoforge.models.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'tempoforge.models' has no attribute {name!r}")

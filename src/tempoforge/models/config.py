@@ -1,0 +1,42 @@
+"""Options of ``tempoforge predict`` as a dataclass (flags and YAML presets are generated from it).
+
+Kept free of heavy imports so that ``tempoforge --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["STRATEGY_NAMES", "PredictConfig"]
+
+# mirrors ``timestamps.STRATEGIES`` (a test checks they agree)
+STRATEGY_NAMES: tuple[str, ...] = ("mrope", "text", "overlay", "frames-as-images")
+
+
+@dataclass
+class PredictConfig:
+    """Options of ``tempoforge predict`` (flags are generated from these fields)."""
+
+    model: Path | None = field(default=None, metadata={"help": "local checkpoint directory (config.json + weights)"})
+    benchmark: str = field(default="grounding", metadata={
+        "help": "benchmark name: grounding, charades-sta, tempoworld, qvhighlights, activitynet-captions, "
+                "youcook2, dense-captioning (decides the prompt and the data record)"})
+    data: Path | None = field(default=None, metadata={
+        "help": "JSONL of GroundingSample or DenseCaptionSample records; video paths relative to its folder"})
+    out: Path | None = field(default=None, metadata={"help": "predictions JSONL (appended; existing ids skipped)"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N samples of the data file"})
+    batch_size: int = field(default=4, metadata={"help": "samples per generate call"})
+    fps: float = field(default=1.0, metadata={"help": "frames per second to sample"})
+    max_frames: int = field(default=64, metadata={
+        "help": "frame cap; a longer video is sampled more sparsely over its whole length (never truncated)"})
+    timestamps: str = field(default="mrope", metadata={
+        "help": "timestamp strategy: mrope, text, overlay or frames-as-images"})
+    max_new_tokens: int = field(default=128, metadata={"help": "generation length cap"})
+    max_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel cap (default: the checkpoint's)"})
+    duration_in_prompt: bool = field(default=False, metadata={"help": "prefix prompts with the video duration"})
+    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16"})
+    device: str = field(default="cpu", metadata={"help": "torch device (cpu, cuda:0) or auto to shard over GPUs"})
+    attn_implementation: str | None = field(default=None, metadata={"help": "sdpa, eager, flash_attention_2"})
+    adapter: Path | None = field(default=None, metadata={"help": "PEFT adapter directory applied on the model"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow code from the checkpoint (off)"})

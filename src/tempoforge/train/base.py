@@ -1,0 +1,134 @@
+"""What every trainer shares: optimisation settings, ``TrainingArguments``, a vision-tower probe, run records.
+
+Every trainer is a ``transformers.Trainer`` (so ``accelerate launch`` with DDP / DeepSpeed / FSDP works
+unchanged) whose only override is the loss. ``VisionProbe`` counts the vision tower's forward calls so that
+a run can prove the video tensors reached the forward that computed its loss — TRL's GRPOTrainer, for one,
+silently drops them (DESIGN.md, platform facts).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["OptimSettings", "VisionProbe", "find_vision_tower", "loss_history", "training_arguments",
+           "write_run_record"]
+
+
+@dataclass
+class OptimSettings:
+    """Optimisation hyper-parameters shared by SFT, DPO, FPO and GRPO."""
+
+    learning_rate: float = field(default=5e-6, metadata={"help": "peak learning rate"})
+    max_steps: int = field(default=100, metadata={"help": "optimizer steps (step-based, not wall-clock)"})
+    epochs: float = field(default=1.0, metadata={"help": "epochs when max_steps <= 0"})
+    batch_size: int = field(default=1, metadata={"help": "per-device batch size"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    warmup_ratio: float = field(default=0.05, metadata={"help": "linear warm-up fraction"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    scheduler: str = field(default="cosine", metadata={"help": "learning-rate schedule"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0 = only at the end)"})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
+
+
+def training_arguments(opt: OptimSettings, output_dir: Path, **overrides: Any) -> Any:
+    """``transformers.TrainingArguments`` for ``opt`` (CPU-safe: no bf16 without a GPU, no reporting)."""
+    from transformers import TrainingArguments
+
+    cuda = torch.cuda.is_available()
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        learning_rate=opt.learning_rate,
+        max_steps=opt.max_steps if opt.max_steps > 0 else -1,
+        num_train_epochs=opt.epochs,
+        per_device_train_batch_size=opt.batch_size,
+        gradient_accumulation_steps=opt.grad_accum,
+        warmup_steps=opt.warmup_ratio,  # a float < 1 is a fraction of the steps in transformers 5
+        weight_decay=opt.weight_decay,
+        lr_scheduler_type=opt.scheduler,
+        max_grad_norm=opt.max_grad_norm,
+        seed=opt.seed,
+        data_seed=opt.seed,
+        logging_steps=1,
+        save_strategy="steps" if opt.save_steps > 0 else "no",
+        save_steps=opt.save_steps if opt.save_steps > 0 else 500,
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        bf16=bool(opt.bf16 and cuda),
+        use_cpu=not cuda,
+        activation_checkpointing=opt.gradient_checkpointing,
+        disable_tqdm=True,
+    )
+    kwargs.update(overrides)
+    return TrainingArguments(**kwargs)
+
+
+def find_vision_tower(model: Any) -> torch.nn.Module:
+    """The vision encoder module of a Qwen-VL model (through PEFT wrappers)."""
+    for name, module in model.named_modules():
+        if name.endswith("visual") or name.endswith("vision_tower"):
+            return module
+    raise ValueError("no vision tower found in the model (expected a module named '...visual')")
+
+
+class VisionProbe:
+    """Counts vision-tower forward calls and the pixel rows they received while active.
+
+    with VisionProbe(model) as probe:
+        loss = trainer.compute_loss(model, batch)
+    assert probe.calls > 0 and probe.rows > 0
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.module = find_vision_tower(model)
+        self.calls = 0
+        self.rows = 0
+        self._handle: Any = None
+
+    def _hook(self, module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.calls += 1
+        x = args[0] if args else next(iter(kwargs.values()), None)
+        if isinstance(x, torch.Tensor):
+            self.rows += int(x.shape[0])
+
+    def __enter__(self) -> VisionProbe:
+        self._handle = self.module.register_forward_pre_hook(self._hook, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+
+
+def loss_history(trainer: Any, key: str = "loss") -> list[float]:
+    """The logged values of ``key`` per step from a finished ``Trainer``."""
+    return [float(row[key]) for row in trainer.state.log_history if key in row]
+
+
+def write_run_record(out_dir: Path, **record: Any) -> Path:
+    """Write ``tempoforge_train.json`` (settings, strategy, losses) beside a checkpoint."""
+    def conv(x: Any) -> Any:
+        if hasattr(x, "__dataclass_fields__"):
+            return {k: conv(v) for k, v in asdict(x).items()}
+        if isinstance(x, Path):
+            return str(x)
+        if isinstance(x, dict):
+            return {k: conv(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [conv(v) for v in x]
+        return x
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "tempoforge_train.json"
+    from tempoforge.io.jsonl import atomic_write_text
+
+    atomic_write_text(path, json.dumps(conv(record), indent=2))
+    return path

@@ -1,0 +1,118 @@
+"""Sequence log-probabilities, and several continuations of one shared (video + prompt) prefix.
+
+Preference and RL objectives compare responses to the *same* prompt and video. Encoding that prefix once
+and continuing it several times from its KV cache gives the same log-probabilities and gradients as one
+full forward per response (``tests/train/test_train_logps.py`` checks both), while the vision tower and the
+long run of video tokens are computed once instead of once per response::
+
+    prefix  [system, user: <video tokens ...> question, "assistant\\n"]   one forward, use_cache=True
+              |-- KV cache repeated per continuation -->
+    conts   [chosen answer <|im_end|>]  [rejected answer <|im_end|>] ...  one batched forward
+
+The logit that predicts a continuation's first token is the prefix's last logit; the rest come from the
+continuation forward. Position ids of the continuations are the ones ``build_example`` computed for the
+full sequence (M-RoPE positions continue after the video exactly as in a single pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from tempoforge.models.inputs import IGNORE_INDEX, Example, collate
+
+__all__ = ["ContinuationLogps", "sequence_logps", "shared_prefix_logps", "token_logps"]
+
+_PREFIX_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "position_ids")
+
+
+def token_logps(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``log softmax(logits)[target]`` per position (float32), ``targets`` clamped where they are ignored."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return torch.gather(logp, -1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+
+
+def sequence_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of next-token log-probs over the labelled positions, and their count, per sequence.
+
+    ``logits`` (B, L, V) from a full forward, ``labels`` (B, L) with ``-100`` outside the answer.
+    """
+    targets = labels[:, 1:]
+    mask = targets != IGNORE_INDEX
+    lp = token_logps(logits[:, :-1], targets) * mask
+    return lp.sum(-1), mask.sum(-1)
+
+
+@dataclass
+class ContinuationLogps:
+    """Per-continuation results of ``shared_prefix_logps`` (row ``i * n + j`` = prefix i, continuation j)."""
+
+    sum_logps: torch.Tensor  # (R,)
+    token_logps: torch.Tensor  # (R, Lc) zero outside the mask
+    mask: torch.Tensor  # (R, Lc) bool
+    hidden: torch.Tensor | None = None  # (R, Lc, H) last hidden states of the continuation tokens
+
+
+def shared_prefix_logps(model: Any, examples: Sequence[Sequence[Example]], *, pad_token_id: int,
+                        output_hidden: bool = False, temperature: float = 1.0) -> ContinuationLogps:
+    """Log-probs of several continuations per prefix, encoding each prefix (video + prompt) once.
+
+    ``examples[i]`` are examples built by ``build_example`` for the same prompt and frames with different
+    answers; they must agree on their first ``prompt_length`` tokens. Every prefix must have the same
+    number ``n`` of continuations. Prefixes are left-padded so they end together; continuations are
+    right-padded. ``temperature``: log-probs of ``softmax(logits / temperature)``, the distribution a
+    sampler at that temperature draws from (GRPO's importance ratios need it).
+    """
+    n = len(examples[0])
+    if any(len(group) != n for group in examples):
+        raise ValueError("every prefix needs the same number of continuations")
+    heads = []
+    for group in examples:
+        p = group[0].prompt_length
+        for other in group[1:]:
+            if other.prompt_length != p or not torch.equal(other.input_ids[:p], group[0].input_ids[:p]):
+                raise ValueError("continuations of one prefix must share its prompt tokens")
+        heads.append(group[0])
+    prefix = collate([_truncate(e) for e in heads], pad_token_id=pad_token_id, padding_side="left")
+    prefix.pop("labels", None)
+    device = next(model.parameters()).device
+    prefix = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in prefix.items()}
+    out = model(**prefix, use_cache=True)
+    cache = out.past_key_values
+    last = out.logits[:, -1:]  # predicts each continuation's first token
+    conts = [e for group in examples for e in group]
+    lc = max(len(e.input_ids) - e.prompt_length for e in conts)
+    rows = len(conts)
+    ids = torch.full((rows, lc), pad_token_id, dtype=torch.long)
+    pos = torch.zeros((3, rows, lc), dtype=torch.long)
+    mask = torch.zeros((rows, lc), dtype=torch.bool)
+    for r, e in enumerate(conts):
+        k = len(e.input_ids) - e.prompt_length
+        ids[r, :k] = e.input_ids[e.prompt_length:]
+        pos[:, r, :k] = e.position_ids[:, e.prompt_length:]
+        mask[r, :k] = True
+    attn = torch.cat([prefix["attention_mask"].cpu().repeat_interleave(n, 0), mask.long()], dim=1)
+    cache.batch_repeat_interleave(n)
+    ids, pos, mask, attn = ids.to(device), pos.to(device), mask.to(device), attn.to(device)
+    out2 = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache,
+                 mm_token_type_ids=torch.zeros_like(ids), use_cache=True, output_hidden_states=output_hidden)
+    logits = torch.cat([last.repeat_interleave(n, 0), out2.logits[:, :-1]], dim=1)
+    if temperature != 1.0:
+        logits = logits / temperature
+    lp = token_logps(logits, ids) * mask
+    hidden = out2.hidden_states[-1] if output_hidden else None
+    return ContinuationLogps(sum_logps=lp.sum(-1), token_logps=lp, mask=mask, hidden=hidden)
+
+
+def _truncate(e: Example) -> Example:
+    """The prompt part of an example (its first ``prompt_length`` tokens, no labels)."""
+    p = e.prompt_length
+    return Example(
+        input_ids=e.input_ids[:p], mm_token_type_ids=e.mm_token_type_ids[:p], position_ids=e.position_ids[:, :p],
+        labels=None, prompt_length=p, pixel_values_videos=e.pixel_values_videos, video_grid_thw=e.video_grid_thw,
+        second_per_grid_ts=e.second_per_grid_ts, pixel_values=e.pixel_values, image_grid_thw=e.image_grid_thw,
+        frame_times=e.frame_times, strategy=e.strategy, segments=e.segments,
+    )

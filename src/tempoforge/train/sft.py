@@ -1,0 +1,60 @@
+"""Supervised fine-tuning on video: ``transformers.Trainer`` with tempoforge's inputs, nothing overridden.
+
+The model's own cross-entropy on the answer tokens (``labels`` from ``build_example``) is the loss; the
+batches carry the video tensors, the actual-time M-RoPE ``position_ids`` and ``second_per_grid_ts``, so the
+stock ``Trainer`` needs no subclass — only ``remove_unused_columns=False`` and our collator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
+from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.lora import LoraSettings, apply_lora
+
+__all__ = ["SFTResult", "SFTSettings", "run_sft"]
+
+
+@dataclass
+class SFTSettings:
+    """SFT stage settings (TEMPLE SFT: LoRA r 32 alpha 32, lr 1e-4, vision trainable)."""
+
+    optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-4))
+    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=32, alpha=32, train_vision=True))
+    video: VideoSettings = field(default_factory=VideoSettings)
+
+
+@dataclass
+class SFTResult:
+    model: Any
+    losses: list[float]
+    output_dir: Path
+
+
+def run_sft(lm: Any, items: list[SFTItem], settings: SFTSettings, output_dir: Path,
+            resume: bool = False) -> SFTResult:
+    """Fine-tune ``lm.model`` on ``items``; returns the trained (PEFT-wrapped when LoRA) model and losses."""
+    from transformers import Trainer
+
+    if not items:
+        raise ValueError("no training items")
+    model = apply_lora(lm.model, settings.lora)
+    model.train()
+    args = training_arguments(settings.optim, output_dir)
+    trainer = Trainer(model=model, args=args, train_dataset=ExampleDataset(lm, items, settings.video),
+                      data_collator=ExampleCollator(lm.token_ids["pad"]))
+    trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
+    losses = loss_history(trainer)
+    write_run_record(output_dir, stage="sft", settings=settings, losses=losses, items=len(items))
+    return SFTResult(model=trainer.model, losses=losses, output_dir=output_dir)
+
+
+def _last_checkpoint(output_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if not output_dir.is_dir():
+        return None
+    return get_last_checkpoint(str(output_dir))

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 __all__ = ["OptimSettings", "VisionProbe", "find_vision_tower", "loss_history", "training_arguments",
-           "write_run_record"]
+           "use_loss_bar", "write_run_record"]
 
 
 @dataclass
@@ -132,3 +132,34 @@ def write_run_record(out_dir: Path, **record: Any) -> Path:
 
     atomic_write_text(path, json.dumps(conv(record), indent=2))
     return path
+
+
+def use_loss_bar(trainer: Any, desc: str = "train") -> None:
+    """Replace the Trainer's per-step log printing with one tqdm bar showing the latest loss."""
+    from tqdm.auto import tqdm
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class LossBar(TrainerCallback):
+        def __init__(self) -> None:
+            self.bar: Any = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.is_world_process_zero:
+                self.bar = tqdm(total=state.max_steps, desc=desc, leave=False, dynamic_ncols=True)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if self.bar is not None and logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.close()
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(LossBar())

@@ -25,12 +25,18 @@ import torch.nn.functional as F
 
 from tempoforge.models.inputs import Example, build_example
 from tempoforge.records import PreferencePair
-from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
+from tempoforge.train.base import (
+    OptimSettings,
+    loss_history,
+    training_arguments,
+    use_loss_bar,
+    write_run_record,
+)
 from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import LoraSettings, apply_lora
 
-__all__ = ["DPOSettings", "PairDataset", "VideoDPOTrainer", "dpo_loss", "run_dpo"]
+__all__ = ["DPOSettings", "PairDataset", "VideoDPOTrainer", "dpo_loss", "preference_accuracy", "run_dpo"]
 
 
 @dataclass
@@ -181,8 +187,30 @@ def run_dpo(lm: Any, pairs: list[PreferencePair], settings: DPOSettings, output_
         model=model, args=training_arguments(settings.optim, output_dir), train_dataset=dataset,
         data_collator=_collate_pairs, beta=settings.beta, pad_token_id=pad,
     )
+    use_loss_bar(trainer, "dpo")
     trainer.train()
     losses = loss_history(trainer)
     acc = loss_history(trainer, "rewards/accuracy")
     write_run_record(output_dir, stage="dpo", settings=settings, losses=losses, accuracy=acc, pairs=len(pairs))
     return DPOResult(model=trainer.model, losses=losses, accuracy=acc, output_dir=output_dir)
+
+
+@torch.no_grad()
+def preference_accuracy(lm: Any, pairs: list[PreferencePair], video: VideoSettings, batch_size: int = 4) -> dict[str, Any]:
+    """How often the model prefers the chosen response: ``log p(chosen) > log p(rejected)`` per pair.
+
+    The TEMPLE-style temporal probe (DESIGN.md: 1.0 after grounding training vs ~0.5 at init); returns the
+    overall rate, the rate per perturbation kind and the mean log-prob margin.
+    """
+    dataset = PairDataset(lm, pairs, video)
+    logps = compute_reference_logps(lm.model, dataset, lm.token_ids["pad"], batch_size=batch_size)
+    wins = (logps[:, 0] > logps[:, 1]).float()
+    by_kind: dict[str, list[float]] = {}
+    for p, w in zip(pairs, wins.tolist(), strict=True):
+        by_kind.setdefault(p.kind or "pair", []).append(w)
+    return {
+        "accuracy": float(wins.mean()) if len(pairs) else float("nan"),
+        "by_kind": {k: sum(v) / len(v) for k, v in sorted(by_kind.items())},
+        "margin": float((logps[:, 0] - logps[:, 1]).mean()) if len(pairs) else float("nan"),
+        "pairs": len(pairs),
+    }

@@ -57,7 +57,7 @@ def stage_world(ctx: DemoContext) -> dict[str, Any]:
 
 
 def stage_curate(ctx: DemoContext) -> dict[str, Any]:
-    """Run the TEMPLE curation preset on a few training videos (shots, static filter, keyframes)."""
+    """Curate a few training videos (static filter, shots, adaptive frames, time-marked frame grids)."""
     import importlib.util
 
     if importlib.util.find_spec("tempoforge.demo.curate") is None:

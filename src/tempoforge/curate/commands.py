@@ -1,0 +1,55 @@
+"""``tempoforge curate``: raw videos -> kept.jsonl / rejected.jsonl / stats.json and keyframe images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+_DESCRIPTION = """\
+Curate a folder (or manifest) of videos with the steps of a preset: one low-res decode pass computes
+per-frame signals (content change, grey range, sharpness, colour embedding); shots, static filtering,
+grouping, keyframes, adaptive frame selection and frame grids are computed from them.
+
+Writes OUT/kept.jsonl, OUT/rejected.jsonl (every dropped video with its step and reason),
+OUT/stats.json (counts per reason, seconds per step), OUT/keyframes/ and OUT/grids/ images, and a
+signal cache in OUT/cache/. Interrupted runs resume: run the same command again.
+
+Presets: configs/curate/temple.yaml (TEMPLE video selection and keyframes),
+configs/curate/tempura.yaml (static filter, adaptive frames, frame grids)."""
+
+
+def _handler(args: argparse.Namespace) -> int:
+    from tempoforge.config import load_config
+    from tempoforge.curate.config import CurateConfig
+    from tempoforge.curate.pipeline import curate
+
+    config = load_config(CurateConfig, args.config, args)
+    runner = None
+    if args.runner == "ray":
+        from tempoforge.curate.runners.ray import run_ray
+
+        runner = run_ray
+    result = curate(args.input, args.out, config, runner=runner, workers=args.workers,
+                    progress=not getattr(args, "quiet", False))
+    print(f"curate: {result.total} videos ({result.skipped} already done): kept {result.kept}, "
+          f"rejected {result.rejected} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from tempoforge.config import add_dataclass_arguments
+    from tempoforge.curate.config import CurateConfig
+
+    p = sub.add_parser("curate", help="select videos, detect shots, extract keyframes (TEMPLE / TEMPURA)",
+                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--in", dest="input", required=True, metavar="DIR_OR_MANIFEST",
+                   help="folder of videos (searched recursively) or a .jsonl/.txt manifest of paths")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; resumed if it exists)")
+    p.add_argument("--config", default=None, metavar="FILE", help="YAML preset, e.g. configs/curate/temple.yaml")
+    p.add_argument("--runner", choices=["local", "ray"], default="local",
+                   help="local process pool, or Ray Data (needs the 'ray' extra) (default: local)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
+    add_dataclass_arguments(p, CurateConfig)
+    p.set_defaults(func=_handler)

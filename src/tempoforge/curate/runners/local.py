@@ -1,0 +1,50 @@
+"""The local runner: a pool of ``workers`` processes, results yielded as they finish."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from tempoforge.curate.config import CurateConfig
+from tempoforge.curate.pipeline import process_video
+
+__all__ = ["run_local"]
+
+
+def _init_worker() -> None:
+    # one BLAS/torch thread per process: the pool provides the parallelism
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
+    """``process_video`` on every item in a process pool; at most ``2 * workers`` videos in flight."""
+    if workers <= 1:
+        for item in items:
+            yield process_video(item, config, out_dir)
+        return
+    ctx = mp.get_context("spawn")  # no fork of a process holding decoder / torch threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+        pending: set[Future[dict[str, Any]]] = set()
+        it = iter(items)
+        for item in it:
+            pending.add(pool.submit(process_video, item, config, out_dir))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield fut.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.add(pool.submit(process_video, nxt, config, out_dir))

@@ -40,6 +40,24 @@ def _module_exists(name: str) -> bool:
         return False
 
 
+def add_method_subcommands(parser: argparse.ArgumentParser, dest: str, modules: dict[str, str]) -> None:
+    """Subcommands of ``parser``, one per method module that exists (``synth`` and ``train`` use this).
+
+    A method module defines ``HELP`` (one line), ``DESCRIPTION``, ``add_arguments(parser)`` and
+    ``main(args) -> int``.
+    """
+    sub = parser.add_subparsers(dest=dest, metavar="METHOD")
+    for name, module_name in modules.items():
+        if not _module_exists(module_name):
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(func=module.main)
+    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tempoforge",

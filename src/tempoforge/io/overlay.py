@@ -43,9 +43,10 @@ def draw_timestamp(image: np.ndarray, t: float, *, pad: int = 5, text: str | Non
     draw = ImageDraw.Draw(pil)
     font = bold_font(max(1, round(image.shape[0] / 10)))
     label = label_text(t) if text is None else text
-    _left, _top, right, bottom = draw.textbbox((pad, pad), label, font=font)
-    draw.rectangle((0, 0, right + pad, bottom + pad), fill=(0, 0, 0))
-    draw.text((pad, pad), label, fill=(255, 255, 255), font=font)
+    # the box hugs the glyphs' ink (textbbox), padded ``pad`` px on every side, anchored at the corner
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+    draw.rectangle((0, 0, right - left + 2 * pad, bottom - top + 2 * pad), fill=(0, 0, 0))
+    draw.text((pad - left, pad - top), label, fill=(255, 255, 255), font=font)
     return np.asarray(pil)
 
 

@@ -24,12 +24,12 @@ Every strategy uses the **actual** times of the sampled frames (``Frames.times``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Literal, cast, get_args
 
 import numpy as np
 
 from tempoforge.errors import UserError
+from tempoforge.io.overlay import draw_timestamp
 from tempoforge.records import Frames
 
 __all__ = [
@@ -73,30 +73,6 @@ def group_marker_times(times: Sequence[float] | np.ndarray, temporal_patch_size:
     return out
 
 
-@lru_cache(maxsize=1)
-def _font_path() -> str:
-    """DejaVu Sans Bold, bundled with matplotlib (available offline)."""
-    from matplotlib import font_manager
-
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight="bold"),
-                                 fallback_to_default=True)
-    return str(path)
-
-
-def _burn_one(img: np.ndarray, text: str) -> np.ndarray:
-    from PIL import Image, ImageDraw, ImageFont
-
-    h = img.shape[0]
-    font = ImageFont.truetype(_font_path(), size=max(1, round(h / 10)))
-    pil = Image.fromarray(img)
-    draw = ImageDraw.Draw(pil)
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    box = (0, 0, right - left + 2 * OVERLAY_PAD, bottom - top + 2 * OVERLAY_PAD)
-    draw.rectangle(box, fill=(0, 0, 0))
-    draw.text((OVERLAY_PAD - left, OVERLAY_PAD - top), text, fill=(255, 255, 255), font=font)
-    return np.asarray(pil)
-
-
 def burn_timestamps(frames: Frames, skip: Sequence[bool] | np.ndarray | None = None) -> Frames:
     """A copy of ``frames`` with each frame's own time ``f"{t:.1f}"`` burned in (TEMPURA overlay).
 
@@ -105,7 +81,7 @@ def burn_timestamps(frames: Frames, skip: Sequence[bool] | np.ndarray | None = N
     flags = [False] * len(frames) if skip is None else [bool(x) for x in skip]
     if len(flags) != len(frames):
         raise ValueError(f"skip has {len(flags)} flags for {len(frames)} frames")
-    data = np.stack([img.copy() if k else _burn_one(img, f"{t:.1f}")
+    data = np.stack([img.copy() if k else draw_timestamp(img, float(t), pad=OVERLAY_PAD)
                      for img, t, k in zip(frames.data, frames.times, flags, strict=True)])
     return Frames(data, frames.times.copy(), frames.info,
                   None if frames.requested is None else frames.requested.copy(), list(frames.warnings))

@@ -69,7 +69,7 @@ def signals_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cu
 
     if rec.info is None:
         rec.info = probe(rec.path)
-    settings = cfg.signal_settings()  # (v2: resized by OpenCV, not by the decoder)
+    settings = cfg.signal_settings()  # (v4: resized by the decoder's cached swscale context, area filter)
     key = table_key(settings)
     cache = ctx.cache_dir / f"{file_stem(rec.id)}.npz"
     table = load_table(cache, key)
@@ -77,7 +77,7 @@ def signals_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cu
         size = analysis_size(*rec.info.display_size, cfg.analysis_width)
         params = cfg.detector_params()
         dets = {name: shots.make_frame_detector(name, params) for name in cfg.frame_detectors()}
-        table = compute_signals(prefetch(iter_frames(rec.path), size), rec.info.fps, detectors=dets,
+        table = compute_signals(prefetch(iter_frames(rec.path, size=size)), rec.info.fps, detectors=dets,
                                 keep_thumbs=bool(settings["thumbs"]), size=size, key=key)
         if len(table) == 0:
             raise Drop("empty", "no frame could be decoded")

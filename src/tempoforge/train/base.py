@@ -36,6 +36,9 @@ class OptimSettings:
     save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0 = only at the end)"})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
+    ddp_find_unused_parameters: bool | None = field(default=None, metadata={
+        "help": "DDP find_unused_parameters (default: transformers decides; false is faster and safe with "
+                "tempoforge's trainers, which run the vision tower on every rank, see train/distributed.py)"})
 
 
 def training_arguments(opt: OptimSettings, output_dir: Path, **overrides: Any) -> Any:
@@ -66,6 +69,7 @@ def training_arguments(opt: OptimSettings, output_dir: Path, **overrides: Any) -
         use_cpu=not cuda,
         activation_checkpointing=opt.gradient_checkpointing,
         disable_tqdm=True,
+        ddp_find_unused_parameters=opt.ddp_find_unused_parameters,
     )
     kwargs.update(overrides)
     return TrainingArguments(**kwargs)

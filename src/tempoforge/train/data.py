@@ -74,7 +74,7 @@ class SFTItem:
     """One supervised example: a prompt about a video and the target answer."""
 
     id: str
-    video: str
+    video: str  # "" for a text-only item
     prompt: str
     answer: str
     masked: tuple[tuple[float, float], ...] = ()  # spans whose frames are black, no timestamp (TEMPURA)
@@ -91,6 +91,10 @@ class ExampleDataset(torch.utils.data.Dataset[Example]):
 
     def __getitem__(self, i: int) -> Example:
         it = self.items[i]
+        if not it.video:  # text-only item (text instruction data mixed in; see train/distributed.py)
+            from tempoforge.train.distributed import text_example
+
+            return text_example(self.lm, it.prompt, it.answer)
         frames = load_frames(it.video, self.settings)
         return build_example(self.lm, it.prompt, frames, self.settings.strategy, answer=it.answer,
                              masked_spans=it.masked or None)

@@ -33,6 +33,7 @@ from tempoforge.train.base import (
     write_run_record,
 )
 from tempoforge.train.data import VideoSettings, load_frames
+from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import LoraSettings, apply_lora
 
@@ -181,14 +182,17 @@ def run_dpo(lm: Any, pairs: list[PreferencePair], settings: DPOSettings, output_
     pad = lm.token_ids["pad"]
     dataset = PairDataset(lm, pairs, settings.video)
     model = apply_lora(lm.model, settings.lora)
+    args = training_arguments(settings.optim, output_dir)
+    model.to(args.device)  # reference pass on this rank's accelerator (cuda:LOCAL_RANK under accelerate launch)
     dataset.ref = compute_reference_logps(model, dataset, pad)
     model.train()
     trainer = VideoDPOTrainer.create(
-        model=model, args=training_arguments(settings.optim, output_dir), train_dataset=dataset,
+        model=model, args=args, train_dataset=dataset,
         data_collator=_collate_pairs, beta=settings.beta, pad_token_id=pad,
     )
     use_loss_bar(trainer, "dpo")
-    trainer.train()
+    with keep_vision_in_graph(model):  # every rank runs the vision tower, video or not (train/distributed.py)
+        trainer.train()
     losses = loss_history(trainer)
     acc = loss_history(trainer, "rewards/accuracy")
     write_run_record(output_dir, stage="dpo", settings=settings, losses=losses, accuracy=acc, pairs=len(pairs))

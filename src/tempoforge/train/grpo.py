@@ -54,6 +54,7 @@ import torch
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
 from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
 from tempoforge.train.data import VideoSettings, load_frames
+from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import LoraSettings, apply_lora
 from tempoforge.train.rewards import RewardFn, compute_rewards
@@ -413,7 +414,8 @@ def run_grpo(lm: Any, items: list[GRPOItem], settings: GRPOSettings, output_dir:
         from transformers.trainer_utils import get_last_checkpoint
 
         resume_from = get_last_checkpoint(str(output_dir))
-    trainer.train(resume_from_checkpoint=resume_from)
+    with keep_vision_in_graph(model):  # a rank whose group has no video must not hang DDP / ZeRO-3
+        trainer.train(resume_from_checkpoint=resume_from)
     names = [r if isinstance(r, str) else getattr(r, "__name__", f"reward{k}") for k, r in enumerate(reward_fns)]
     parts = {n: loss_history(trainer, f"rewards/{n}") for n in names}
     stats = {k: loss_history(trainer, k) for k in _STAT_KEYS}

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
+from tempoforge.train.base import (
+    OptimSettings,
+    loss_history,
+    training_arguments,
+    use_loss_bar,
+    write_run_record,
+)
 from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
 
 __all__ = ["SFTResult", "SFTSettings", "run_sft"]
@@ -25,6 +32,8 @@ class SFTSettings:
     optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-4))
     lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=32, alpha=32, train_vision=True))
     video: VideoSettings = field(default_factory=VideoSettings)
+    vision_learning_rate: float | None = field(default=None, metadata={
+        "help": "separate learning rate of the vision encoder (merger excluded; TEMPURA full FT: 2e-6)"})
 
 
 @dataclass
@@ -46,10 +55,32 @@ def run_sft(lm: Any, items: list[SFTItem], settings: SFTSettings, output_dir: Pa
     args = training_arguments(settings.optim, output_dir)
     trainer = Trainer(model=model, args=args, train_dataset=ExampleDataset(lm, items, settings.video),
                       data_collator=ExampleCollator(lm.token_ids["pad"]))
-    trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
+    if settings.vision_learning_rate is not None:
+        trainer.optimizer = _split_lr_optimizer(trainer, model, settings)
+    use_loss_bar(trainer, "sft")
+    with keep_vision_in_graph(model):  # every rank runs the vision tower, video or not (train/distributed.py)
+        trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
     losses = loss_history(trainer)
     write_run_record(output_dir, stage="sft", settings=settings, losses=losses, items=len(items))
     return SFTResult(model=trainer.model, losses=losses, output_dir=output_dir)
+
+
+def _split_lr_optimizer(trainer: Any, model: Any, settings: SFTSettings) -> Any:
+    """AdamW with the vision encoder (``visual.*`` except the merger) at ``vision_learning_rate`` and the rest
+    at the main rate; weight decay on the parameters ``Trainer`` decays (not biases / norms)."""
+    import torch
+
+    decay = set(trainer.get_decay_parameter_names(model))
+    groups: dict[tuple[bool, bool], list[Any]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        vision = "visual" in name.split(".") and "merger" not in name
+        groups.setdefault((vision, name in decay), []).append(p)
+    opt = settings.optim
+    params = [{"params": ps, "lr": settings.vision_learning_rate if vision else opt.learning_rate,
+               "weight_decay": opt.weight_decay if dec else 0.0} for (vision, dec), ps in groups.items()]
+    return torch.optim.AdamW(params, lr=opt.learning_rate)
 
 
 def _last_checkpoint(output_dir: Path) -> str | None:

@@ -29,8 +29,8 @@ $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "tempoforge needs Python >= 3.11"'
 	@echo "installing $(TORCH) (CPU build where available) ..."
 	@$(PIP) install -q --disable-pip-version-check "$(TORCH)" 2>&1 | $(QUIET_PIP)
-	@echo "installing tempoforge and its dev extras ..."
-	@$(PIP) install -q --disable-pip-version-check -e ".[dev,eval,bench]" "$(TORCH)" 2>&1 | $(QUIET_PIP)
+	@echo "installing tempoforge with its dev, eval, bench, ray and transnet extras ..."
+	@$(PIP) install -q --disable-pip-version-check -e ".[dev,eval,bench,ray,transnet]" "$(TORCH)" 2>&1 | $(QUIET_PIP)
 	@$(PY) -c 'import torch, tempoforge; assert torch.__version__.startswith("2.13.0"), torch.__version__'
 	@touch $(STAMP)
 

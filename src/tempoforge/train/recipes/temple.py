@@ -11,6 +11,7 @@ pairs) and ``order: sft-dpo`` (SFT first, then the DPO stages).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 from tempoforge.io.jsonl import read_jsonl
 from tempoforge.records import PreferencePair
-from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
+from tempoforge.train.checkpoint import DONE_MARKER, is_done, mark_done, resolve_model, save_checkpoint
 from tempoforge.train.data import SFTItem
 from tempoforge.train.dpo import DPOSettings, run_dpo
 from tempoforge.train.sft import SFTSettings, run_sft
@@ -92,6 +93,8 @@ def run_temple(cfg: TempleConfig) -> dict[str, Any]:
         if is_done(stage_dir):
             log.info("stage %s already done: loading %s", name, stage_dir)
             lm = resolve_model(str(stage_dir))
+            done = json.loads((stage_dir / DONE_MARKER).read_text())
+            curves[name] = {k: v for k, v in done.items() if k != "stage"}
             continue
         log.info("stage %s (%s examples)", name, "SFT" if stage_pairs is None else len(stage_pairs))
         if stage_pairs is None:
@@ -116,8 +119,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import json
-
     from tempoforge.config import load_config
 
     cfg = load_config(TempleConfig, args.config, args)

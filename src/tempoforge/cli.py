@@ -13,7 +13,7 @@ import importlib.util
 import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tempoforge import __version__
 
@@ -40,6 +40,16 @@ def _module_exists(name: str) -> bool:
         return False
 
 
+def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """A handler that prints ``parser``'s help and exits 2 (a group command given without a subcommand)."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
 def add_method_subcommands(parser: argparse.ArgumentParser, dest: str, modules: dict[str, str]) -> None:
     """Subcommands of ``parser``, one per method module that exists (``synth`` and ``train`` use this).
 
@@ -55,7 +65,7 @@ def add_method_subcommands(parser: argparse.ArgumentParser, dest: str, modules: 
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(func=module.main)
-    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+    parser.set_defaults(func=_help_of(parser))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,8 @@ from tempoforge.timecode import uniform_times
 __all__ = ["iter_frames", "output_size", "sample"]
 
 _TIME_TOLERANCE = 1e-3
+# a seek flushes the decoder and refills its thread pipeline; below this many skipped frames, decoding on is cheaper
+_SEEK_MIN_SKIP = 16
 
 
 def output_size(width: int, height: int, *, size: tuple[int, int] | None = None,
@@ -122,7 +124,8 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
     last_pts: int | None = None
     for target in (int(p) for p in wanted):
         key = index.keyframe_before(target)
-        if frames_iter is None or last_pts is None or last_pts >= target or key > last_pts:
+        # seek only when it skips enough frames to pay for flushing the (threaded) decoder
+        if frames_iter is None or last_pts is None or last_pts >= target or _frames_between(index, last_pts, key) > _SEEK_MIN_SKIP:
             seek_to = key
             for _attempt in range(4):  # a container may land after the keyframe asked for: step back
                 container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
@@ -150,6 +153,13 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
         images.append(_to_rgb(found, out_wh, reformatter))
         got_pts.append(found.pts if found.pts is not None else target)
     return images, got_pts
+
+
+def _frames_between(index: StreamIndex, a: int, b: int) -> int:
+    """How many frames lie strictly between pts ``a`` and ``b`` (0 when ``b <= a``)."""
+    if b <= a:
+        return 0
+    return int(np.searchsorted(index.pts, b, side="left") - np.searchsorted(index.pts, a, side="right"))
 
 
 def _chain(first: list[av.VideoFrame], rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:

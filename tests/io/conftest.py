@@ -42,7 +42,7 @@ def read_index(img: np.ndarray) -> int:
 
 def encode(path: Path, pts: Sequence[int], time_base: Fraction, *, rate: Fraction, codec: str = "libx264",
            rotation: int = 0, size: tuple[int, int] = (96, 64), options: dict[str, str] | None = None,
-           container_options: dict[str, str] | None = None, gop: int = 10) -> Path:
+           container_options: dict[str, str] | None = None, gop: int = 10, bframes: int = 0) -> Path:
     """Write frames 0..len(pts)-1 with the given presentation timestamps (in ``time_base`` units)."""
     w, h = size
     with av.open(str(path), "w", options=container_options or {}) as c:
@@ -51,6 +51,7 @@ def encode(path: Path, pts: Sequence[int], time_base: Fraction, *, rate: Fractio
         s.time_base = time_base
         s.codec_context.time_base = time_base
         s.codec_context.gop_size = gop
+        s.codec_context.max_b_frames = bframes
         if rotation:
             s.set_display_rotation(rotation)
         for i, p in enumerate(pts):
@@ -113,8 +114,30 @@ def rotated_video(video_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def long_gop_video(video_dir: Path) -> Path:
-    """25 fps, 20 s, a keyframe every 2 s: sparse sampling must seek, not decode everything."""
+    """25 fps, 20 s, a keyframe every 2 s, B-frames: sparse sampling must seek, not decode everything."""
     return encode(video_dir / "long_gop.mp4", list(range(500)), Fraction(1, 25), rate=Fraction(25), gop=50)
+
+
+@pytest.fixture(scope="session")
+def bframe_video(video_dir: Path) -> Path:
+    """25 fps, 20 s, keyframe every 2 s, smooth motion that x264 codes with B-frames (non-reference frames)."""
+    path = video_dir / "bframes.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=Fraction(25))
+        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
+        s.codec_context.gop_size = 50
+        s.codec_context.max_b_frames = 2
+        for i in range(500):
+            img = np.full((64, 96, 3), (i * 4) % 256, np.uint8)
+            img[:, i % 96] = 255
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            f.time_base = Fraction(1, 25)
+            for pkt in s.encode(f):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return path
 
 
 @pytest.fixture(scope="session")

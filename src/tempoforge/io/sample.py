@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -113,6 +114,31 @@ def _check_range(path: Path, index: StreamIndex, info: VideoInfo, t: np.ndarray,
         )
 
 
+class _SkipPolicy:
+    """Packets presented well before the current target are decoded with ``skip_frame=NONREF``.
+
+    A non-reference frame (a B-frame nothing else predicts from) is never needed to reach a later frame, so
+    skipping it while far from the target keeps every reference intact and the target bit-exact; from
+    ``margin`` pts before the target on, every packet is decoded.
+    """
+
+    def __init__(self, margin: int) -> None:
+        self.target = 0
+        self.margin = margin
+
+
+def _decode_stream(container: av.container.InputContainer, vstream: av.video.stream.VideoStream,
+                   policy: _SkipPolicy) -> Iterator[av.VideoFrame]:
+    """Frames of ``vstream`` from the current position, the skip mode chosen per packet by ``policy``."""
+    cc = vstream.codec_context
+    for packet in container.demux(vstream):
+        far = packet.pts is not None and packet.pts < policy.target - policy.margin
+        mode: Literal["NONREF", "DEFAULT"] = "NONREF" if far else "DEFAULT"
+        if cc.skip_frame != mode:
+            cc.skip_frame = mode
+        yield from vstream.decode(packet)
+
+
 def _decode_wanted(container: av.container.InputContainer, vstream: av.video.stream.VideoStream,
                    index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
                    path: Path) -> tuple[list[np.ndarray], list[int]]:
@@ -122,14 +148,17 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
     reformatter = VideoReformatter()
     frames_iter: Iterator[av.VideoFrame] | None = None
     last_pts: int | None = None
+    step = int(np.median(np.diff(index.pts))) if len(index.pts) > 1 else 1
+    policy = _SkipPolicy(margin=8 * max(step, 1))
     for target in (int(p) for p in wanted):
+        policy.target = target
         key = index.keyframe_before(target)
         # seek only when it skips enough frames to pay for flushing the (threaded) decoder
         if frames_iter is None or last_pts is None or last_pts >= target or _frames_between(index, last_pts, key) > _SEEK_MIN_SKIP:
             seek_to = key
             for _attempt in range(4):  # a container may land after the keyframe asked for: step back
                 container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
-                frames_iter = container.decode(vstream)
+                frames_iter = _decode_stream(container, vstream, policy)
                 first = next(frames_iter, None)
                 if first is None or first.pts is None or first.pts <= target or seek_to <= index.pts[0]:
                     break

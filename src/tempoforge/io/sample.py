@@ -149,7 +149,7 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
     frames_iter: Iterator[av.VideoFrame] | None = None
     last_pts: int | None = None
     step = int(np.median(np.diff(index.pts))) if len(index.pts) > 1 else 1
-    policy = _SkipPolicy(margin=8 * max(step, 1))
+    policy = _SkipPolicy(margin=max(step, 1))  # the target packet itself is always decoded
     for target in (int(p) for p in wanted):
         policy.target = target
         key = index.keyframe_before(target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import av
@@ -38,6 +40,20 @@ def _first_frame_rotation(container: av.container.InputContainer, vstream: av.vi
 
 
 def probe(path: str | Path, stream: int = 0) -> VideoInfo:
+    """Describe the ``stream``-th video stream of ``path`` (cached per file version; see ``_probe``)."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(p, "file not found")
+    st = os.stat(p)
+    return _probe_cached(str(p), stream, st.st_mtime_ns, st.st_size).model_copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_cached(path: str, stream: int, _mtime_ns: int, _size: int) -> VideoInfo:
+    return _probe(path, stream)
+
+
+def _probe(path: str | Path, stream: int = 0) -> VideoInfo:
     """Describe the ``stream``-th video stream of ``path``.
 
     ``duration`` runs from time 0 (the container start) to the end of the last frame; ``fps`` is the

@@ -102,26 +102,25 @@ def _recall_at(samples: list[dict[str, Any]], multi_gt: bool) -> tuple[list[int]
     return hit, sum_iou, failed
 
 
-def tvg_eval(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """TVG / EPM: ``Total Failed mIoU F1@0.1 F1@0.3 F1@0.5 F1@0.7 F1``."""
-    hit, sum_iou, failed = _recall_at(samples, multi_gt=False)
+def _recall_table(samples: list[dict[str, Any]], *, multi_gt: bool, prefix: str, mean_key: str) -> dict[str, Any]:
+    """``Total Failed mIoU {prefix}@t ... {mean_key}``: recall@1 per threshold and their mean."""
+    hit, sum_iou, failed = _recall_at(samples, multi_gt=multi_gt)
     recall = [h / len(samples) for h in hit]
     out: dict[str, Any] = {"Total": len(samples), "Failed": failed, "mIoU": _r5(sum_iou / len(samples))}
     for rec, t in zip(recall, IOU_THRESHOLDS):
-        out[f"F1@{t}"] = _r5(rec)
-    out["F1"] = _r5(sum(recall) / len(recall))
+        out[f"{prefix}@{t}"] = _r5(rec)
+    out[mean_key] = _r5(sum(recall) / len(recall))
     return out
+
+
+def tvg_eval(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """TVG / EPM: ``Total Failed mIoU F1@0.1 F1@0.3 F1@0.5 F1@0.7 F1`` ("F1" is really recall@1)."""
+    return _recall_table(samples, multi_gt=False, prefix="F1", mean_key="F1")
 
 
 def tem_eval(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """TEM: ``Total Failed mIoU R@0.1 ... R@0.7 mRec`` with IoU = max over GT windows."""
-    hit, sum_iou, failed = _recall_at(samples, multi_gt=True)
-    recall = [h / len(samples) for h in hit]
-    out: dict[str, Any] = {"Total": len(samples), "Failed": failed, "mIoU": _r5(sum_iou / len(samples))}
-    for rec, t in zip(recall, IOU_THRESHOLDS):
-        out[f"R@{t}"] = _r5(rec)
-    out["mRec"] = _r5(sum(recall) / len(recall))
-    return out
+    return _recall_table(samples, multi_gt=True, prefix="R", mean_key="mRec")
 
 
 def _f32_mean(mask: np.ndarray) -> float:

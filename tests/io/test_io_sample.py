@@ -177,3 +177,27 @@ def test_sparse_decoding_is_bit_exact(bframe_video):
         i = round(t * 25)
         assert everything[i][0] == pytest.approx(t)
         np.testing.assert_array_equal(img, everything[i][1])
+
+
+def test_parallel_decoders_return_what_one_decoder_returns(bframe_video):
+    """The plan cut into runs for parallel decoders gives the same frames, times and order as one decoder."""
+    from tempoforge.io.index import build_index
+    from tempoforge.io.sample import _split_plan
+
+    times = [0.5 * k for k in range(40)] + [3.0, 3.0, 19.96]  # duplicates and an unsorted tail
+    index = build_index(bframe_video)
+    runs = _split_plan(index, index.pts[np.unique(index.nearest(np.sort(times)))], 3)
+    assert len(runs) == 3, "the plan must be split for this test to exercise parallel decoding"
+    assert np.all(np.diff(np.concatenate(runs)) > 0), "runs are contiguous and in order"
+    one = sample(bframe_video, times=times, dedupe=False, workers=1)
+    many = sample(bframe_video, times=times, dedupe=False, workers=3)
+    np.testing.assert_array_equal(many.times, one.times)
+    np.testing.assert_array_equal(many.data, one.data)
+    everything = list(iter_frames(bframe_video))
+    for img, t in zip(many.data, many.times, strict=True):
+        np.testing.assert_array_equal(img, everything[round(t * 25)][1])
+
+
+def test_workers_must_be_positive(cfr_video):
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        sample(cfr_video(Fraction(25), 100), fps=1.0, workers=0)

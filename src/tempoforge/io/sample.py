@@ -5,12 +5,19 @@ to the frame shown nearest to it, and each such frame to the keyframe it must be
 seeks only when the next wanted frame lies past the next keyframe; otherwise it decodes forward. Times
 are read from the decoded frames themselves, so they are exact for constant, fractional (29.97) and
 variable frame rates and for streams that do not start at 0.
+
+When the plan holds enough work, it is cut into contiguous runs of equal decoding cost, and each run is
+decoded by its own single-threaded decoder on its own container, one per core (PyAV releases the GIL
+while decoding). Independent decoders scale better than FFmpeg's frame threads here: a seek flushes a
+frame-threaded decoder's pipeline, and switching ``skip_frame`` per packet serialises it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +36,8 @@ __all__ = ["iter_frames", "output_size", "sample"]
 _TIME_TOLERANCE = 1e-3
 # a seek flushes the decoder and refills its thread pipeline; below this many skipped frames, decoding on is cheaper
 _SEEK_MIN_SKIP = 16
+# below this many frames to decode in all, one decoder is quicker than opening more containers
+_PARALLEL_MIN_FRAMES = 96
 
 
 def output_size(width: int, height: int, *, size: tuple[int, int] | None = None,
@@ -51,7 +60,8 @@ def _to_rgb(frame: av.VideoFrame, out_wh: tuple[int, int] | None, reformatter: V
     """RGB uint8 array of ``frame`` in display orientation, resized (by swscale, before rotating).
 
     One ``VideoReformatter`` per decode session keeps swscale's context cached across frames (building it
-    per frame cost ~3x the conversion itself on small videos).
+    per frame cost ~3x the conversion itself on small videos). The result may be a rotated *view*; copy it
+    (``np.ascontiguousarray`` or into a preallocated slot) before keeping it.
     """
     rot = round(frame.rotation) % 360
     img: np.ndarray
@@ -62,9 +72,7 @@ def _to_rgb(frame: av.VideoFrame, out_wh: tuple[int, int] | None, reformatter: V
         if rot in (90, 270):
             w, h = h, w
         img = reformatter.reformat(frame, width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
-    if rot:
-        img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
-    return img
+    return np.rot90(img, k=rot // 90) if rot else img
 
 
 def _targets(info: VideoInfo, start: float, end: float, fps: float | None, num_frames: int | None,
@@ -141,9 +149,9 @@ def _decode_stream(container: av.container.InputContainer, vstream: av.video.str
 
 def _decode_wanted(container: av.container.InputContainer, vstream: av.video.stream.VideoStream,
                    index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
-                   path: Path) -> tuple[list[np.ndarray], list[int]]:
-    """Decode the frames whose pts are in ``wanted`` (sorted), seeking only when it saves work."""
-    images: list[np.ndarray] = []
+                   path: Path, out: np.ndarray) -> list[int]:
+    """Decode the frames whose pts are in ``wanted`` (sorted) into ``out[0], out[1], ...``, seeking only
+    when it saves work; returns the pts of the frames written (fewer than asked if the decoder ran dry)."""
     got_pts: list[int] = []
     reformatter = VideoReformatter()
     frames_iter: Iterator[av.VideoFrame] | None = None
@@ -179,9 +187,9 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
                              f"({exc}); the file is corrupt or truncated") from None
         if found is None:
             break  # the decoder ran dry: the remaining frames are not decodable
-        images.append(_to_rgb(found, out_wh, reformatter))
+        out[len(got_pts)] = _to_rgb(found, out_wh, reformatter)
         got_pts.append(found.pts if found.pts is not None else target)
-    return images, got_pts
+    return got_pts
 
 
 def _frames_between(index: StreamIndex, a: int, b: int) -> int:
@@ -194,6 +202,69 @@ def _frames_between(index: StreamIndex, a: int, b: int) -> int:
 def _chain(first: list[av.VideoFrame], rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     yield from first
     yield from rest
+
+
+def _decode_costs(index: StreamIndex, wanted: np.ndarray) -> np.ndarray:
+    """Frames decoded to reach each wanted pts (sorted) after the previous one: a seek's run or the gap."""
+    pos = np.searchsorted(index.pts, wanted)
+    key_pos = np.searchsorted(index.pts, [index.keyframe_before(int(p)) for p in wanted])
+    prev = np.concatenate([[-1], pos[:-1]])
+    start = np.where(key_pos - prev > _SEEK_MIN_SKIP, key_pos, prev + 1)
+    return np.maximum(pos - start + 1, 1).astype(np.float64)
+
+
+def _split_plan(index: StreamIndex, wanted: np.ndarray, workers: int) -> list[np.ndarray]:
+    """``wanted`` cut into at most ``workers`` contiguous runs of about equal decoding cost."""
+    cost = _decode_costs(index, wanted)
+    if workers <= 1 or len(wanted) < 2 or cost.sum() < _PARALLEL_MIN_FRAMES:
+        return [wanted]
+    cum = np.cumsum(cost)
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, workers) / workers)
+    cuts = np.unique(np.clip(cuts, 1, len(wanted) - 1))
+    return [part for part in np.split(wanted, cuts) if len(part)]
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _decode_run(path: Path, stream: int, index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
+                threads: int, out: np.ndarray) -> list[int]:
+    """One decoder on its own container for the sorted pts ``wanted``; ``threads`` FFmpeg threads (0 = auto)."""
+    with open_container(path) as container:
+        vstream = select_video_stream(container, path, stream)
+        vstream.thread_type = "AUTO" if threads != 1 else "NONE"
+        vstream.thread_count = threads
+        return _decode_wanted(container, vstream, index, wanted, out_wh, path, out)
+
+
+def _decode_plan(path: Path, stream: int, index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
+                 workers: int | None, out: np.ndarray) -> list[int]:
+    """Decode ``wanted`` into ``out`` (one slot per pts) in contiguous runs, one decoder per run in parallel.
+
+    Returns the pts decoded. As with one decoder, decoding stops at the first run that comes up short
+    (corrupt or truncated data): frames after it are dropped, so the result is always a prefix of ``wanted``.
+    """
+    n_cpu = _cpu_count()
+    runs = _split_plan(index, wanted, n_cpu if workers is None else workers)
+    if len(runs) == 1:
+        return _decode_run(path, stream, index, wanted, out_wh, 0, out)
+    threads = max(1, n_cpu // len(runs))
+    offsets = np.concatenate([[0], np.cumsum([len(run) for run in runs])])
+    with ThreadPoolExecutor(len(runs), thread_name_prefix="tempoforge-decode") as pool:
+        results = list(pool.map(
+            lambda k: _decode_run(path, stream, index, runs[k], out_wh, threads, out[offsets[k]:offsets[k + 1]]),
+            range(len(runs)),
+        ))
+    got: list[int] = []
+    for run, run_got in zip(runs, results, strict=True):
+        got += run_got
+        if len(run_got) < len(run):
+            break
+    return got
 
 
 def sample(
@@ -209,6 +280,7 @@ def sample(
     size: tuple[int, int] | None = None,
     stream: int = 0,
     dedupe: bool = True,
+    workers: int | None = None,
 ) -> Frames:
     """Frames of ``path`` at ``fps`` / ``num_frames`` evenly spread / explicit ``times`` (seconds).
 
@@ -220,9 +292,12 @@ def sample(
     ``size=(w, h)`` or to at most ``max_pixels``.
 
     A truncated file yields its decodable part with a warning in ``Frames.warnings``; asking for a time
-    past it raises ``VideoError``, as do missing, empty and non-video files.
+    past it raises ``VideoError``, as do missing, empty and non-video files. ``workers`` caps the parallel
+    decoders (default: one per available core; 1 = a single decoder).
     """
     p = Path(path)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     index = build_index(p, stream)
     info = probe(p, stream)
     warnings: list[str] = []
@@ -241,22 +316,22 @@ def sample(
     out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
     resize = None if out_wh == info.display_size else out_wh
     uniq_pos = np.unique(pos)
-    with open_container(p) as container:
-        vstream = select_video_stream(container, p, stream)
-        vstream.thread_type = "AUTO"
-        images, got = _decode_wanted(container, vstream, index, index.pts[uniq_pos], resize, p)
-    if len(images) < len(uniq_pos):
+    # decoders write straight into the result: no per-frame list + np.stack (two copies, double the peak memory)
+    images = np.empty((len(uniq_pos), out_wh[1], out_wh[0], 3), np.uint8)
+    got = _decode_plan(p, stream, index, index.pts[uniq_pos], resize, workers, images)
+    if len(got) < len(uniq_pos):
         decoded_until = float((got[-1] - index.origin_pts) * index.time_base) if got else 0.0
-        if not images:
+        if not got:
             raise VideoError(p, "no frame could be decoded (corrupt or truncated data)")
         warnings.append(f"{p}: decoding stopped at {decoded_until:.3f} s; later frames were dropped (corrupt data)")
         keep = np.searchsorted(index.pts[uniq_pos], got[-1], side="right")
         uniq_pos = uniq_pos[:keep]
         sel = np.isin(pos, uniq_pos)
         pos, t = pos[sel], t[sel]
-    by_pos = dict(zip(uniq_pos.tolist(), range(len(images)), strict=False))
-    order = [by_pos[int(x)] for x in pos]
-    data = np.stack([images[i] for i in order]) if order else np.zeros((0, out_wh[1], out_wh[0], 3), np.uint8)
+    order = np.searchsorted(uniq_pos, pos)
+    images = images[:len(got)]
+    # with dedupe each frame is wanted once, in order: the decoded array is the result, no copy
+    data = images if np.array_equal(order, np.arange(len(images))) else images[order]
     got_times = (np.asarray(got, dtype=np.int64) - index.origin_pts).astype(np.float64) * float(index.time_base)
     return Frames(data=data, times=got_times[order], info=info, requested=t, warnings=warnings)
 
@@ -300,6 +375,6 @@ def iter_frames(
                     continue
                 if t >= hi:
                     break
-                yield t, _to_rgb(frame, resize, reformatter)
+                yield t, np.ascontiguousarray(_to_rgb(frame, resize, reformatter))
         except av.error.FFmpegError as exc:
             raise VideoError(p, f"decoding failed ({exc}); the file is corrupt or truncated") from None

@@ -1,12 +1,13 @@
 """Curation speed: videos per minute of a preset vs PySceneDetect's AdaptiveDetector alone, in one run.
 
     .venv/bin/python benchmarks/curate.py --videos ../shared/datasets/videos \
-        --config configs/curate/temple.yaml [--detector adaptive] [--repeat 2]
+        --config configs/curate/temple.yaml [--detector adaptive ...] [--repeat 3]
 
-The preset runs sequentially (one worker) in a fresh output folder each repeat (no cache hits);
-PySceneDetect runs ``scenedetect.detect(path, AdaptiveDetector())``, which opens and decodes the file itself
-(its default auto-downscale). Both see the same videos on the same machine in the same process; the best
-of ``--repeat`` wall times is reported. ``--agreement`` also prints, per video, the cuts of each detector
+The preset runs sequentially (one worker) in a fresh output folder each repeat (no cache hits), once per
+``--detector`` (default: the preset's own detector, and ``adaptive``); PySceneDetect runs
+``scenedetect.detect(path, AdaptiveDetector())``, which opens and decodes the file itself (its default
+auto-downscale). All see the same videos on the same machine in the same process, in interleaved rounds;
+the best of ``--repeat`` rounds is reported. ``--agreement`` also prints, per video, the cuts of each detector
 (adaptive, content, transnetv2) and their pairwise agreement (F1 within ``--tolerance`` seconds).
 """
 
@@ -16,6 +17,7 @@ import argparse
 import itertools
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tempoforge.config import load_config
@@ -24,38 +26,41 @@ from tempoforge.curate.pipeline import curate, list_inputs, process_video
 from tempoforge.curate.shots import match_cuts
 
 
-def _best(fn: object, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def bench(videos: Path, cfg: CurateConfig, repeat: int) -> None:
+def bench(videos: Path, configs: dict[str, CurateConfig], repeat: int) -> None:
+    """Time each preset variant and PySceneDetect alone, interleaved (one round each per repeat, so a
+    drifting machine load hits all contenders alike); the best round of each is reported."""
     from scenedetect import detect
     from scenedetect.detectors import AdaptiveDetector
 
     items = list_inputs(videos)
     n = len(items)
 
-    def run_preset() -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            curate(videos, tmp, cfg, progress=False)
+    def preset(cfg: CurateConfig) -> Callable[[], None]:
+        def run() -> None:
+            with tempfile.TemporaryDirectory() as tmp:
+                curate(videos, tmp, cfg, progress=False)
+        return run
 
-    def run_scenedetect() -> None:
+    def scenedetect_alone() -> None:
         for item in items:
             detect(item["path"], AdaptiveDetector())
 
-    run_preset()  # warm-up: imports, model load
-    t_preset = _best(run_preset, repeat)
-    t_sd = _best(run_scenedetect, repeat)
-    print(f"videos: {n} in {videos}")
-    print(f"preset steps={cfg.steps} detector={cfg.detector}")
-    print(f"  preset:              {t_preset:7.2f} s  {60 * n / t_preset:8.1f} videos/min")
-    print(f"  PySceneDetect alone: {t_sd:7.2f} s  {60 * n / t_sd:8.1f} videos/min")
-    print(f"  ratio preset/PySceneDetect time: {t_preset / t_sd:.2f}x")
+    contenders: dict[str, Callable[[], None]] = {f"preset, {name}": preset(cfg) for name, cfg in configs.items()}
+    contenders["PySceneDetect alone"] = scenedetect_alone
+    for run in contenders.values():
+        run()  # warm-up: imports, model loads, page cache
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(repeat):
+        for name, run in contenders.items():
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    first = next(iter(configs.values()))
+    print(f"videos: {n} in {videos}; steps={first.steps}; best of {repeat} interleaved rounds")
+    t_sd = best["PySceneDetect alone"]
+    for name, t in best.items():
+        ratio = "" if name == "PySceneDetect alone" else f"  {t / t_sd:5.2f}x PySceneDetect's time"
+        print(f"  {name:<32} {t:7.2f} s  {60 * n / t:8.1f} videos/min{ratio}")
 
 
 def agreement(videos: Path, tolerance: float) -> None:
@@ -83,14 +88,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=Path, default=Path("../shared/datasets/videos"), help="folder of videos")
     parser.add_argument("--config", type=Path, default=Path("configs/curate/temple.yaml"), help="preset YAML")
-    parser.add_argument("--detector", default=None, help="override the preset's shot detector")
-    parser.add_argument("--repeat", type=int, default=2, help="timed repeats (best is reported)")
+    parser.add_argument("--detector", action="append", default=None,
+                        help="shot detector to time the preset with (repeatable; default: the preset's own and "
+                             "'adaptive')")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats (best is reported)")
     parser.add_argument("--agreement", action="store_true", help="also report detector agreement")
     parser.add_argument("--tolerance", type=float, default=0.1, help="agreement tolerance in seconds")
     args = parser.parse_args()
-    overrides = {"detector": args.detector} if args.detector else None
-    cfg = load_config(CurateConfig, args.config, overrides=overrides)
-    bench(args.videos, cfg, args.repeat)
+    preset_detector = load_config(CurateConfig, args.config).detector
+    detectors = list(dict.fromkeys(args.detector or [preset_detector, "adaptive"]))
+    configs = {d: load_config(CurateConfig, args.config, overrides={"detector": d}) for d in detectors}
+    bench(args.videos, configs, args.repeat)
     if args.agreement:
         agreement(args.videos, args.tolerance)
 

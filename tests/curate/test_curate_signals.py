@@ -21,6 +21,10 @@ def test_analysis_size_keeps_aspect_and_never_upscales() -> None:
     assert analysis_size(1280, 720, 192) == (192, 108)  # 192 * 720 / 1280 = 108
     assert analysis_size(320, 180, 640) == (320, 180)
     assert analysis_size(480, 270, 100) == (100, 56)  # 100 * 270 / 480 = 56.25 -> 56 (even)
+    # other aspects get the same pixel budget (192 x 108 = 20736 px), not the same width
+    assert analysis_size(224, 224, 192) == (144, 144)  # sqrt(20736) = 144
+    assert analysis_size(1080, 1920, 192) == (108, 192)  # portrait: the 16:9 frame turned
+    assert analysis_size(640, 480, 192) == (166, 124)  # 640 * sqrt(20736 / 307200) = 166.3; 166 * 3/4 = 124.5
 
 
 def test_colour_embedding_is_a_normalised_sqrt_histogram() -> None:
@@ -101,16 +105,71 @@ def test_area_resize_integer_factor_then_rest() -> None:
     assert area_resize(img, (4, 4)) is img
 
 
-def test_prefetch_yields_in_order_then_reraises() -> None:
-    from tempoforge.curate.signals import prefetch
+@pytest.mark.parametrize("name", ["adaptive", "content"])
+def test_scored_detectors_cut_where_the_stock_detectors_cut(datasets_dir: Path, name: str) -> None:
+    """Handing PySceneDetect our ``change`` as its frame score gives exactly its own cuts on real videos."""
+    from scenedetect import FrameTimecode
 
-    def frames():  # type: ignore[no-untyped-def]
-        for i in range(3):
-            yield i / 10, np.full((4, 4, 3), i, np.uint8)
-        raise OSError("corrupt tail")
+    from tempoforge.curate.shots import DetectorParams, make_frame_detector
+    from tempoforge.io import iter_frames, probe
 
-    got = []
-    with pytest.raises(OSError, match="corrupt tail"):
-        for t, f in prefetch(frames(), size=(2, 2), depth=1):
-            got.append((t, f.shape, int(f[0, 0, 0])))
-    assert got == [(0.0, (2, 2, 3), 0), (0.1, (2, 2, 3), 1), (0.2, (2, 2, 3), 2)]
+    total_cuts = 0
+    for video in ("big_buck_bunny_0_30.webm", "friday.mp4"):
+        path = datasets_dir / "videos" / video
+        info = probe(path)
+        frames = list(iter_frames(path, size=analysis_size(*info.display_size, 192)))
+        stock = make_frame_detector(name, DetectorParams())
+        expected: list[int] = []
+        for i, (_t, rgb) in enumerate(frames):
+            expected += [c.frame_num for c in stock.process_frame(FrameTimecode(i, fps=info.fps), rgb[:, :, ::-1])]
+        expected += [c.frame_num for c in stock.post_process(FrameTimecode(len(frames) - 1, fps=info.fps))]
+        scored = make_frame_detector(name, DetectorParams(), scored=True)
+        assert not hasattr(stock, "next_score") and hasattr(scored, "next_score")
+        table = compute_signals(frames, info.fps, detectors={name: scored})
+        times = np.asarray([t for t, _ in frames])
+        expected_times = times[sorted({f for f in expected if 0 < f < len(frames)})]
+        np.testing.assert_array_equal(table.cuts[name], expected_times)
+        total_cuts += len(expected_times)
+    assert total_cuts >= 3, "the videos must have cuts for this comparison to mean anything"
+
+
+def test_video_signals_in_decoder_threads_equal_one_sequential_pass(datasets_dir: Path) -> None:
+    """Per-frame features computed in parallel decoder threads (on BGR frames) give the table an in-order
+    pass over the same frames gives, and the stock detector's cuts."""
+    from scenedetect import FrameTimecode
+
+    from tempoforge.curate.shots import DetectorParams, make_frame_detector
+    from tempoforge.curate.signals import FrameAnalyzer, frame_features, video_signals
+    from tempoforge.io import probe
+    from tempoforge.io.dense import map_frames
+
+    path = datasets_dir / "videos" / "big_buck_bunny_0_30.webm"
+    info = probe(path)
+    size = analysis_size(*info.display_size, 192)
+    seq = FrameAnalyzer(info.fps, keep_thumbs=True)
+    stock_cuts = []
+    stock = make_frame_detector("adaptive", DetectorParams())
+    for i, (t, bgr) in enumerate(map_frames(path, None, size=size, workers=1, bgr=True)):
+        seq.push_features(t, frame_features(bgr, keep_thumb=True, bgr=True))
+        stock_cuts += [c.frame_num for c in stock.process_frame(FrameTimecode(i, fps=info.fps), bgr)]
+    stock_cuts += [c.frame_num for c in stock.post_process(FrameTimecode(i, fps=info.fps))]
+    expected = seq.finish()
+    par = video_signals(path, info.fps, size, keep_thumbs=True, workers=2,
+                        detectors={"adaptive": make_frame_detector("adaptive", DetectorParams(), scored=True)})
+    assert len(par) == info.num_frames == 720
+    for name in ("times", "change", "grey_min", "grey_max", "sharpness", "embed", "thumbs"):
+        np.testing.assert_array_equal(getattr(par, name), getattr(expected, name), err_msg=name)
+    np.testing.assert_array_equal(par.cuts["adaptive"], expected.times[sorted(set(stock_cuts) - {0})])
+    assert len(par.cuts["adaptive"]) >= 3
+
+
+def test_features_of_a_bgr_frame_equal_those_of_the_rgb_frame() -> None:
+    from tempoforge.curate.signals import frame_features
+
+    rgb = np.random.default_rng(1).integers(0, 256, size=(54, 96, 3), dtype=np.uint8)
+    a = frame_features(rgb, keep_thumb=True)
+    b = frame_features(np.ascontiguousarray(rgb[:, :, ::-1]), keep_thumb=True, bgr=True)
+    np.testing.assert_array_equal(a.hsv, b.hsv)
+    np.testing.assert_array_equal(a.embed, b.embed)
+    np.testing.assert_array_equal(a.thumb, b.thumb)
+    assert (a.grey_min, a.grey_max, a.sharpness) == (b.grey_min, b.grey_max, b.sharpness)

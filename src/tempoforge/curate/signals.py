@@ -1,8 +1,7 @@
 """Per-frame signals from one low-resolution decode pass (DESIGN.md principle 5).
 
-Every frame of the video is decoded once (``tempoforge.io.iter_frames``), resized to the analysis size
-(``area_resize``: OpenCV area resampling by an integer factor, then a small area resize; OpenCV's area
-resize by a non-integer factor costs ~4 ms per 720p frame, swscale's ~2 ms), and reduced to a few numbers:
+Every frame of the video is decoded once and resized by the decoder's swscale context to the analysis
+size (``analysis_size``: the pixels of a ``analysis_width``-wide 16:9 frame), and reduced to a few numbers:
 
 - ``change``: PySceneDetect's ``content_val`` with its default weights: the mean over the H, S and V
   planes (OpenCV 8-bit HSV) of the mean absolute difference to the previous frame; ``change[0] = 0``.
@@ -11,15 +10,17 @@ resize by a non-integer factor costs ~4 ms per 720p frame, swscale's ~2 ms), and
   analysis frames, not full resolution; keyframes only need the *ranking* within a run.
 - ``embed``: a small colour embedding, a 4x4x4 RGB histogram of the 48x27 thumbnail, square-rooted
   (Hellinger) and L2-normalised.
-- ``thumbs``: 48x27 RGB thumbnails, TransNetV2's input (optional).
+- ``thumbs``: 48x27 RGB thumbnails (``area_resize``), TransNetV2's input (optional).
 
-Frame-consuming shot detectors (PySceneDetect's adaptive and content detectors) are fed the same decoded
-frames in the same pass, so a video is decoded exactly once; their cut times are stored in ``cuts``.
-The table is cached as an ``.npz`` (no pickle) keyed by the settings that produced it.
+PySceneDetect's adaptive and content detectors run in the same pass, so a video is decoded exactly once;
+their cut times are stored in ``cuts``. A detector with a ``next_score`` attribute
+(``shots.scored_detector``) is handed ``change`` as its frame score instead of converting the frame to
+HSV a second time. The table is cached as an ``.npz`` (no pickle) keyed by the settings that produced it.
 
-Decoding and resizing run in a background thread (``prefetch``) while the main thread computes the
-signals: PyAV and OpenCV release the GIL, so on two cores the two halves overlap, as PySceneDetect's own
-decode thread does.
+``video_signals`` splits the work the way it parallelises: everything per frame (``frame_features``:
+HSV, grey range, sharpness, thumbnail, embedding) runs in the decoder threads (``io.map_frames``; PyAV
+and OpenCV release the GIL), and only the sequential part (the change to the previous frame, the
+detectors' state) runs in the caller, in order.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import queue
-import threading
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,18 @@ import numpy as np
 
 from tempoforge.io.jsonl import atomic_write_bytes
 
-__all__ = ["FrameAnalyzer", "SignalTable", "analysis_size", "area_resize", "compute_signals", "load_table", "prefetch", "save_table"]
+__all__ = [
+    "FrameAnalyzer",
+    "FrameFeatures",
+    "SignalTable",
+    "analysis_size",
+    "area_resize",
+    "compute_signals",
+    "frame_features",
+    "load_table",
+    "save_table",
+    "video_signals",
+]
 
 THUMB_SIZE = (48, 27)  # TransNetV2 input (w, h)
 EMBED_BINS = 4
@@ -69,25 +80,74 @@ class SignalTable:
 
 
 def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
-    """(w, h) of the analysis frames: ``target_width`` wide (never upscaled), aspect kept, even sizes."""
-    w = min(target_width, width)
+    """(w, h) of the analysis frames: at most as many pixels as a ``target_width``-wide 16:9 frame, aspect
+    kept, never upscaled, even sides. A 16:9 video is ``target_width`` wide; a square or portrait one
+    costs the same per frame instead of more (1280x720 -> 192x108; 224x224 -> 144x144)."""
+    budget = target_width * round(target_width * 9 / 16)
+    scale = min(1.0, math.sqrt(budget / (width * height)))
+    w = max(2, round(width * scale) // 2 * 2)
     h = max(2, round(w * height / width / 2) * 2)
-    return (max(2, w - w % 2), h)
+    return (w, h)
 
 
-def colour_embedding(rgb: np.ndarray, bins: int = EMBED_BINS) -> np.ndarray:
-    """A ``bins**3`` RGB histogram, square-rooted and L2-normalised (cosine = Bhattacharyya coefficient)."""
-    q = (rgb.reshape(-1, 3) // (256 // bins)).astype(np.int64)
-    hist = np.bincount(q[:, 0] * bins * bins + q[:, 1] * bins + q[:, 2], minlength=bins**3).astype(np.float32)
+def colour_embedding(rgb: np.ndarray, bins: int = EMBED_BINS, bgr: bool = False) -> np.ndarray:
+    """A ``bins**3`` RGB histogram, square-rooted and L2-normalised (cosine = Bhattacharyya coefficient).
+
+    Cell ``(r // w, g // w, b // w)`` with ``w = 256 // bins`` is entry ``r' * bins**2 + g' * bins + b'``
+    (also for a ``bgr`` image: the channels are read in R, G, B order).
+    """
+    import cv2
+
+    img = np.ascontiguousarray(rgb.reshape(-1, 1, 3))
+    hist = cv2.calcHist([img], [2, 1, 0] if bgr else [0, 1, 2], None, [bins] * 3, [0, 256] * 3).reshape(-1)
     hist = np.sqrt(hist)
     return hist / max(float(np.linalg.norm(hist)), 1e-12)
 
 
-class FrameAnalyzer:
-    """Consumes ``(time, rgb)`` frames one by one and accumulates a ``SignalTable``.
+@dataclass
+class FrameFeatures:
+    """What one analysis frame contributes to the table, computed independently of every other frame
+    (so decoder threads can compute it in parallel: ``frame_features``)."""
 
-    ``detectors`` maps a name to a PySceneDetect ``SceneDetector`` (fed BGR frames and sequential frame
-    numbers at the nominal ``fps``); their cuts are converted back to our exact frame times.
+    hsv: np.ndarray  # uint8 (h, w, 3), kept only until the next frame's change is known
+    grey_min: int
+    grey_max: int
+    sharpness: float
+    embed: np.ndarray  # float32 (64,)
+    thumb: np.ndarray | None  # uint8 (27, 48, 3) when thumbnails are kept
+
+
+def frame_features(img: np.ndarray, size: tuple[int, int] | None = None, keep_thumb: bool = False,
+                   bgr: bool = False) -> FrameFeatures:
+    """The per-frame part of the signals of ``img`` (RGB, or BGR with ``bgr``; resized to ``size`` if given).
+    The kept thumbnail is RGB either way."""
+    import cv2
+
+    if size is not None:
+        img = area_resize(img, size)
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY)
+    lap = cv2.Laplacian(cv2.GaussianBlur(grey, (3, 3), 0), cv2.CV_32F)
+    grey_min, grey_max, _, _ = cv2.minMaxLoc(grey)
+    thumb = area_resize(img, THUMB_SIZE)
+    return FrameFeatures(
+        hsv=cv2.cvtColor(img, cv2.COLOR_BGR2HSV if bgr else cv2.COLOR_RGB2HSV),
+        grey_min=int(grey_min),
+        grey_max=int(grey_max),
+        sharpness=cv2.norm(lap, cv2.NORM_L1) / lap.size,  # mean |Laplacian|
+        embed=colour_embedding(thumb, bgr=bgr),
+        thumb=(np.ascontiguousarray(thumb[:, :, ::-1]) if bgr else thumb) if keep_thumb else None,
+    )
+
+
+class FrameAnalyzer:
+    """Accumulates a ``SignalTable`` frame by frame, in order.
+
+    ``push(t, rgb)`` analyses a frame here; ``push_features(t, frame_features(rgb))`` takes one analysed
+    elsewhere (in a decoder thread) and does only the sequential part: the change to the previous frame
+    and the shot detectors. ``detectors`` maps a name to a PySceneDetect ``SceneDetector`` (fed BGR frames
+    and sequential frame numbers at the nominal ``fps``); their cuts are converted back to our exact frame
+    times. A detector with a ``next_score`` attribute (``shots.scored_detector``) is handed ``change`` as
+    its frame score and no frame.
     """
 
     def __init__(self, fps: float, detectors: dict[str, Any] | None = None, keep_thumbs: bool = False,
@@ -102,36 +162,49 @@ class FrameAnalyzer:
         self._n = 0
 
     def push(self, t: float, rgb: np.ndarray) -> None:
+        """Analyse the next frame (``rgb``, shown at ``t``)."""
+        if self.size is not None:
+            rgb = area_resize(rgb, self.size)
+        self._push(t, frame_features(rgb, keep_thumb=self.keep_thumbs), rgb)
+
+    def push_features(self, t: float, feats: FrameFeatures) -> None:
+        """Add the next frame, already analysed (only score-fed detectors can see it: no pixels here)."""
+        self._push(t, feats, None)
+
+    def _push(self, t: float, feats: FrameFeatures, rgb: np.ndarray | None) -> None:
         import cv2
 
         rows = self._rows
-        if self.size is not None:
-            rgb = area_resize(rgb, self.size)
-        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
         if self._prev_hsv is None:
             change = 0.0
         else:
-            diff = cv2.absdiff(hsv, self._prev_hsv)
-            change = float(diff.mean())  # = mean of the per-plane means (equal plane sizes)
-        self._prev_hsv = hsv
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        lap = cv2.Laplacian(cv2.GaussianBlur(grey, (3, 3), 0), cv2.CV_32F)
+            diff = cv2.absdiff(feats.hsv, self._prev_hsv)
+            h_mean, s_mean, v_mean, _ = cv2.mean(diff)  # PySceneDetect: per-plane means, averaged
+            change = (h_mean + s_mean + v_mean) / 3.0
+        self._prev_hsv = feats.hsv
         rows["times"].append(t)
         rows["change"].append(change)
-        rows["gmin"].append(int(grey.min()))
-        rows["gmax"].append(int(grey.max()))
-        rows["sharp"].append(float(np.abs(lap).mean()))
-        thumb = cv2.resize(rgb, THUMB_SIZE, interpolation=cv2.INTER_AREA)
-        rows["embed"].append(colour_embedding(thumb))
+        rows["gmin"].append(feats.grey_min)
+        rows["gmax"].append(feats.grey_max)
+        rows["sharp"].append(feats.sharpness)
+        rows["embed"].append(feats.embed)
         if self.keep_thumbs:
-            rows["thumbs"].append(thumb)
+            if feats.thumb is None:
+                raise ValueError("this analyzer keeps thumbnails: compute the features with keep_thumb=True")
+            rows["thumbs"].append(feats.thumb)
         if self.detectors:
             from scenedetect import FrameTimecode
 
-            bgr = rgb[:, :, ::-1]
             tc = FrameTimecode(self._n, fps=self.fps)
             for name, det in self.detectors.items():
-                self._cut_frames[name].extend(c.frame_num for c in det.process_frame(tc, bgr))
+                if hasattr(det, "next_score"):
+                    det.next_score = change
+                    cuts = det.process_frame(tc, None)
+                elif rgb is None:
+                    raise ValueError(f"detector {name!r} needs the frames: use push(), or a scored detector")
+                else:
+                    cuts = det.process_frame(tc, rgb[:, :, ::-1])
+                self._cut_frames[name].extend(c.frame_num for c in cuts)
         self._n += 1
 
     def finish(self, key: str = "") -> SignalTable:
@@ -165,9 +238,6 @@ class FrameAnalyzer:
         )
 
 
-_END = object()
-
-
 def area_resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-resample ``rgb`` to ``size=(w, h)``: first by the largest integer factor that keeps the image
     at least ``size`` (OpenCV's fast path; up to ``k - 1`` edge pixels are cropped), then to ``size``."""
@@ -185,48 +255,6 @@ def area_resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return rgb
 
 
-def prefetch(frames: Iterable[tuple[float, np.ndarray]], size: tuple[int, int] | None = None,
-             depth: int = 16) -> Iterator[tuple[float, np.ndarray]]:
-    """Iterate ``frames`` in a background thread (resized to ``size`` there), ``depth`` frames ahead.
-
-    An exception raised by the producer (e.g. ``VideoError`` on corrupt data) is re-raised here, after
-    the frames decoded before it.
-    """
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for t, rgb in frames:
-                if size is not None:
-                    rgb = area_resize(rgb, size)
-                while not stop.is_set():
-                    try:
-                        q.put((t, rgb), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_END)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    worker = threading.Thread(target=produce, name="tempoforge-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=5)
-
-
 def compute_signals(frames: Iterable[tuple[float, np.ndarray]], fps: float, *,
                     detectors: dict[str, Any] | None = None, keep_thumbs: bool = False,
                     size: tuple[int, int] | None = None, key: str = "") -> SignalTable:
@@ -234,6 +262,22 @@ def compute_signals(frames: Iterable[tuple[float, np.ndarray]], fps: float, *,
     analyzer = FrameAnalyzer(fps, detectors, keep_thumbs, size)
     for t, rgb in frames:
         analyzer.push(t, rgb)
+    return analyzer.finish(key)
+
+
+def video_signals(path: str | Path, fps: float, size: tuple[int, int], *, detectors: dict[str, Any] | None = None,
+                  keep_thumbs: bool = False, key: str = "", workers: int | None = None) -> SignalTable:
+    """The signal table of a video from one decode pass at ``size``, the per-frame analysis done in the
+    decoder threads (``io.map_frames``, on BGR frames: swscale's quicker output and OpenCV's order);
+    ``detectors`` must be score-fed (``shots.scored_detector``)."""
+    from functools import partial
+
+    from tempoforge.io.dense import map_frames
+
+    analyzer = FrameAnalyzer(fps, detectors, keep_thumbs)
+    features = partial(frame_features, keep_thumb=keep_thumbs, bgr=True)
+    for t, feats in map_frames(path, features, size=size, workers=workers, bgr=True):
+        analyzer.push_features(t, feats)
     return analyzer.finish(key)
 
 

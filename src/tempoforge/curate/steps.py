@@ -19,11 +19,10 @@ from tempoforge.curate.registry import Drop, StepContext, register_step
 from tempoforge.curate.signals import (
     SignalTable,
     analysis_size,
-    compute_signals,
     load_table,
-    prefetch,
     save_table,
     table_key,
+    video_signals,
 )
 from tempoforge.io.jsonl import atomic_write_bytes
 
@@ -65,20 +64,20 @@ def probe_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cura
 @register_step("signals")
 def signals_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> CurationRecord:
     """One low-res decode pass -> per-frame signals (cached in ``<out>/cache/<id>.npz``)."""
-    from tempoforge.io import iter_frames, probe
+    from tempoforge.io import probe
 
     if rec.info is None:
         rec.info = probe(rec.path)
-    settings = cfg.signal_settings()  # (v4: resized by the decoder's cached swscale context, area filter)
+    settings = cfg.signal_settings()  # (v5: analysis size by pixel budget, features in the decoder threads)
     key = table_key(settings)
     cache = ctx.cache_dir / f"{file_stem(rec.id)}.npz"
     table = load_table(cache, key)
     if table is None:
         size = analysis_size(*rec.info.display_size, cfg.analysis_width)
         params = cfg.detector_params()
-        dets = {name: shots.make_frame_detector(name, params) for name in cfg.frame_detectors()}
-        table = compute_signals(prefetch(iter_frames(rec.path, size=size)), rec.info.fps, detectors=dets,
-                                keep_thumbs=bool(settings["thumbs"]), size=size, key=key)
+        dets = {name: shots.make_frame_detector(name, params, scored=True) for name in cfg.frame_detectors()}
+        table = video_signals(rec.path, rec.info.fps, size, detectors=dets, keep_thumbs=bool(settings["thumbs"]),
+                              key=key)
         if len(table) == 0:
             raise Drop("empty", "no frame could be decoded")
         save_table(cache, table)

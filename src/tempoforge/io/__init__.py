@@ -3,16 +3,19 @@
 - ``probe(path) -> VideoInfo``: duration, fps (and whether it varies), frame count, size, rotation, codec.
 - ``sample(path, fps=|num_frames=|times=, ...) -> Frames``: sparse, seek-planned decoding; every frame
   comes with its true presentation time.
-- ``iter_frames(path, size=...)``: a sequential (threaded) decode of every frame, for dense signal passes.
+- ``iter_frames(path, size=...)``: every frame in order, for dense signal passes (parallel decoders on
+  keyframe-aligned chunks).
 - ``write_video``: encode frames (TempoWorld, fixtures).
 - ``read_jsonl`` / ``write_jsonl`` / ``append_jsonl``: records in and out, never half-written.
 """
 
+from tempoforge.io.convert import output_size
+from tempoforge.io.dense import iter_frames
 from tempoforge.io.encode import write_video
 from tempoforge.io.errors import VideoError
 from tempoforge.io.jsonl import JsonlError, append_jsonl, read_jsonl, write_jsonl
 from tempoforge.io.probe import probe
-from tempoforge.io.sample import iter_frames, output_size, sample
+from tempoforge.io.sample import sample
 
 __all__ = [
     "JsonlError",

@@ -15,7 +15,6 @@ frame-threaded decoder's pipeline, and switching ``skip_frame`` per packet seria
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,54 +24,20 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from tempoforge.io.convert import available_cpus, output_size, to_rgb
 from tempoforge.io.errors import VideoError
 from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
 from tempoforge.io.probe import probe
 from tempoforge.records import Frames, VideoInfo
 from tempoforge.timecode import uniform_times
 
-__all__ = ["iter_frames", "output_size", "sample"]
+__all__ = ["sample"]
 
 _TIME_TOLERANCE = 1e-3
 # a seek flushes the decoder and refills its thread pipeline; below this many skipped frames, decoding on is cheaper
 _SEEK_MIN_SKIP = 16
 # below this many frames to decode in all, one decoder is quicker than opening more containers
 _PARALLEL_MIN_FRAMES = 96
-
-
-def output_size(width: int, height: int, *, size: tuple[int, int] | None = None,
-                max_pixels: int | None = None) -> tuple[int, int]:
-    """Display size ``(w, h)`` after an explicit ``size`` or a ``max_pixels`` cap (aspect kept, even sides)."""
-    if size is not None:
-        w, h = size
-        if w <= 0 or h <= 0:
-            raise ValueError(f"size must be positive, got {size}")
-        return int(w), int(h)
-    if max_pixels is not None and width * height > max_pixels:
-        scale = math.sqrt(max_pixels / (width * height))
-        w = max(2, int(width * scale) // 2 * 2)
-        h = max(2, int(height * scale) // 2 * 2)
-        return w, h
-    return width, height
-
-
-def _to_rgb(frame: av.VideoFrame, out_wh: tuple[int, int] | None, reformatter: VideoReformatter) -> np.ndarray:
-    """RGB uint8 array of ``frame`` in display orientation, resized (by swscale, before rotating).
-
-    One ``VideoReformatter`` per decode session keeps swscale's context cached across frames (building it
-    per frame cost ~3x the conversion itself on small videos). The result may be a rotated *view*; copy it
-    (``np.ascontiguousarray`` or into a preallocated slot) before keeping it.
-    """
-    rot = round(frame.rotation) % 360
-    img: np.ndarray
-    if out_wh is None:
-        img = reformatter.reformat(frame, format="rgb24").to_ndarray()
-    else:
-        w, h = out_wh
-        if rot in (90, 270):
-            w, h = h, w
-        img = reformatter.reformat(frame, width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
-    return np.rot90(img, k=rot // 90) if rot else img
 
 
 def _targets(info: VideoInfo, start: float, end: float, fps: float | None, num_frames: int | None,
@@ -187,7 +152,7 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
                              f"({exc}); the file is corrupt or truncated") from None
         if found is None:
             break  # the decoder ran dry: the remaining frames are not decodable
-        out[len(got_pts)] = _to_rgb(found, out_wh, reformatter)
+        out[len(got_pts)] = to_rgb(found, out_wh, reformatter)
         got_pts.append(found.pts if found.pts is not None else target)
     return got_pts
 
@@ -224,13 +189,6 @@ def _split_plan(index: StreamIndex, wanted: np.ndarray, workers: int) -> list[np
     return [part for part in np.split(wanted, cuts) if len(part)]
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _decode_run(path: Path, stream: int, index: StreamIndex, wanted: np.ndarray, out_wh: tuple[int, int] | None,
                 threads: int, out: np.ndarray) -> list[int]:
     """One decoder on its own container for the sorted pts ``wanted``; ``threads`` FFmpeg threads (0 = auto)."""
@@ -248,7 +206,7 @@ def _decode_plan(path: Path, stream: int, index: StreamIndex, wanted: np.ndarray
     Returns the pts decoded. As with one decoder, decoding stops at the first run that comes up short
     (corrupt or truncated data): frames after it are dropped, so the result is always a prefix of ``wanted``.
     """
-    n_cpu = _cpu_count()
+    n_cpu = available_cpus()
     runs = _split_plan(index, wanted, n_cpu if workers is None else workers)
     if len(runs) == 1:
         return _decode_run(path, stream, index, wanted, out_wh, 0, out)
@@ -334,47 +292,3 @@ def sample(
     data = images if np.array_equal(order, np.arange(len(images))) else images[order]
     got_times = (np.asarray(got, dtype=np.int64) - index.origin_pts).astype(np.float64) * float(index.time_base)
     return Frames(data=data, times=got_times[order], info=info, requested=t, warnings=warnings)
-
-
-def iter_frames(
-    path: str | Path,
-    *,
-    size: tuple[int, int] | None = None,
-    max_pixels: int | None = None,
-    start: float | None = None,
-    end: float | None = None,
-    stream: int = 0,
-) -> Iterator[tuple[float, np.ndarray]]:
-    """Every frame in ``[start, end)`` in order, as ``(time_seconds, rgb_uint8)``, decoded sequentially.
-
-    For dense passes (per-frame signals, shot detection): one threaded decode, frames resized by swscale
-    to ``size=(w, h)`` or at most ``max_pixels``. Stops with a ``VideoError`` on corrupt data mid-stream
-    after yielding everything before it.
-    """
-    p = Path(path)
-    index = build_index(p, stream)
-    info = probe(p, stream)
-    out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
-    resize = None if out_wh == info.display_size else out_wh
-    lo = -math.inf if start is None else float(start) - _TIME_TOLERANCE
-    hi = math.inf if end is None else float(end) - _TIME_TOLERANCE
-    tb = float(index.time_base)
-    reformatter = VideoReformatter()
-    with open_container(p) as container:
-        vstream = select_video_stream(container, p, stream)
-        vstream.thread_type = "AUTO"
-        if start is not None and start > 0:
-            key = index.keyframe_before(index.origin_pts + round(float(start) / tb))
-            container.seek(key, stream=vstream, backward=True, any_frame=False)
-        try:
-            for frame in container.decode(vstream):
-                if frame.pts is None:
-                    continue
-                t = (frame.pts - index.origin_pts) * tb
-                if t < lo:
-                    continue
-                if t >= hi:
-                    break
-                yield t, np.ascontiguousarray(_to_rgb(frame, resize, reformatter))
-        except av.error.FFmpegError as exc:
-            raise VideoError(p, f"decoding failed ({exc}); the file is corrupt or truncated") from None

@@ -8,7 +8,8 @@ The preset runs sequentially (one worker) in a fresh output folder each repeat (
 ``scenedetect.detect(path, AdaptiveDetector())``, which opens and decodes the file itself (its default
 auto-downscale). All see the same videos on the same machine in the same process, in interleaved rounds;
 the best of ``--repeat`` rounds is reported. ``--agreement`` also prints, per video, the cuts of each detector
-(adaptive, content, transnetv2) and their pairwise agreement (F1 within ``--tolerance`` seconds).
+(adaptive, content, transnetv2) and their pairwise agreement (F1 within ``--tolerance`` seconds);
+``--accuracy WORLD_DIR`` scores each detector against a TempoWorld folder's exact shot boundaries.
 """
 
 from __future__ import annotations
@@ -84,6 +85,37 @@ def agreement(videos: Path, tolerance: float) -> None:
         print(f"agreement {a} vs {b}: matched {tp}, only {a} {fp}, only {b} {fn}, F1 {f1:.3f}")
 
 
+def accuracy(world_dir: Path) -> None:
+    """Shot-boundary accuracy of each detector on a TempoWorld folder (exact ground truth): hard cuts within
+    one frame (detections inside a dissolve or fade are neither hits nor false alarms), and gradual
+    transitions counted as found when a detection falls inside them (one frame of slack)."""
+    from tempoforge.world.generate import load_world
+
+    world = load_world(world_dir)
+    dets = ["adaptive", "content", "transnetv2"]
+    cfg = CurateConfig(steps=["probe", "signals", "shots"], detector="adaptive", also_detect=dets[1:])  # type: ignore[arg-type]
+    hard = {d: [0, 0, 0] for d in dets}
+    soft = {d: [0, 0] for d in dets}
+    with tempfile.TemporaryDirectory() as tmp:
+        for script in world.scripts:
+            rec = process_video({"id": script.id, "path": str(world.video_path(script.id))}, cfg, Path(tmp))["record"]
+            tol = 1.0 / script.fps + 1e-6
+            cuts = [t.start for t in script.transitions if t.kind == "cut"]
+            gradual = [(t.start, t.end) for t in script.transitions if t.kind != "cut"]
+            for d in dets:
+                found = rec["cuts"][d]
+                pred = [c for c in found if not any(a - tol <= c <= b + tol for a, b in gradual)]
+                hard[d] = [x + y for x, y in zip(hard[d], match_cuts(pred, cuts, tol), strict=True)]
+                hit = sum(any(a - tol <= c <= b + tol for c in found) for a, b in gradual)
+                soft[d] = [soft[d][0] + hit, soft[d][1] + len(gradual)]
+    print(f"accuracy on {len(world.scripts)} TempoWorld videos in {world_dir}:")
+    for d in dets:
+        tp, fp, fn = hard[d]
+        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
+        print(f"  {d:<11} hard cuts: F1 {f1:.3f} (matched {tp}, false {fp}, missed {fn}); "
+              f"gradual transitions found: {soft[d][0]}/{soft[d][1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=Path, default=Path("../shared/datasets/videos"), help="folder of videos")
@@ -94,6 +126,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats (best is reported)")
     parser.add_argument("--agreement", action="store_true", help="also report detector agreement")
     parser.add_argument("--tolerance", type=float, default=0.1, help="agreement tolerance in seconds")
+    parser.add_argument("--accuracy", type=Path, default=None, metavar="WORLD_DIR",
+                        help="also score each detector against a TempoWorld folder's exact shot boundaries")
     args = parser.parse_args()
     preset_detector = load_config(CurateConfig, args.config).detector
     detectors = list(dict.fromkeys(args.detector or [preset_detector, "adaptive"]))
@@ -101,6 +135,8 @@ def main() -> None:
     bench(args.videos, configs, args.repeat)
     if args.agreement:
         agreement(args.videos, args.tolerance)
+    if args.accuracy is not None:
+        accuracy(args.accuracy)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,9 +277,27 @@ def video_signals(path: str | Path, fps: float, size: tuple[int, int], *, detect
 
     analyzer = FrameAnalyzer(fps, detectors, keep_thumbs)
     features = partial(frame_features, keep_thumb=keep_thumbs, bgr=True)
-    for t, feats in map_frames(path, features, size=size, workers=workers, bgr=True):
-        analyzer.push_features(t, feats)
+    with _opencv_single_threaded():
+        for t, feats in map_frames(path, features, size=size, workers=workers, bgr=True):
+            analyzer.push_features(t, feats)
     return analyzer.finish(key)
+
+
+@contextmanager
+def _opencv_single_threaded() -> Iterator[None]:
+    """OpenCV's own thread pool off for the duration (a process-wide setting, restored afterwards).
+
+    The decoder threads already keep every core busy; OpenCV splitting each small frame over its pool on
+    top of that only adds hand-offs (measured on 2 cores: ~25% less CPU for the same pass).
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def table_key(settings: dict[str, Any]) -> str:

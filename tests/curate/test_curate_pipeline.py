@@ -127,6 +127,9 @@ def test_shipped_presets_load_and_typos_fail() -> None:
         load_config(CurateConfig, overrides={"min_shot": 3})
     with pytest.raises(ConfigError, match="unknown detector"):
         load_config(CurateConfig, overrides={"also_detect": ["magic"]})
+    assert load_config(CurateConfig, overrides={"transnet_device": "cuda:1"}).transnet_device == "cuda:1"
+    with pytest.raises(ConfigError, match="transnet_device must be"):
+        load_config(CurateConfig, overrides={"transnet_device": "gpu"})
 
 
 def test_manifest_inputs(tmp_path: Path, video_factory: Factory) -> None:

@@ -35,6 +35,8 @@ class CurateConfig:
     content_threshold: float = field(default=27.0, metadata={"help": "ContentDetector: content score threshold"})
     min_scene_len: int = field(default=15, metadata={"help": "PySceneDetect: minimum frames between cuts"})
     transnet_threshold: float = field(default=0.5, metadata={"help": "TransNetV2: threshold on the transition probability"})
+    transnet_device: str = field(default="auto", metadata={
+        "help": "TransNetV2: torch device ('auto': the first CUDA GPU if there is one, else 'cpu'; or 'cpu', 'cuda:1')"})
     # TEMPLE shot cleaning and selection (METHODS.md 1.1)
     merge_below_frames: int = field(default=8, metadata={"help": "merge shots shorter than this many frames into a neighbour"})
     min_length_fps_factor: float = field(default=0.2, metadata={"help": "drop shots shorter than this * fps frames"})
@@ -68,6 +70,8 @@ class CurateConfig:
             raise ValueError(f"min_shots ({self.min_shots}) > max_shots ({self.max_shots})")
         if self.grid_fps <= 0:
             raise ValueError(f"grid_fps must be > 0, got {self.grid_fps}")
+        if self.transnet_device not in ("auto", "cpu") and not self.transnet_device.startswith("cuda"):
+            raise ValueError(f"transnet_device must be 'auto', 'cpu' or 'cuda[:N]', got {self.transnet_device!r}")
         bad = [d for d in [self.detector, *self.also_detect] if d not in ("adaptive", "content", "transnetv2")]
         if bad:
             raise ValueError(f"unknown detector(s) {bad}; known: adaptive, content, transnetv2")

@@ -101,7 +101,7 @@ def _detector_cuts(name: str, table: SignalTable, cfg: CurateConfig) -> np.ndarr
         return table.cuts[name]
     if table.thumbs is None:
         raise RuntimeError("the signal table has no thumbnails for TransNetV2")
-    return shots.transnetv2_cuts(shots.transnetv2_probabilities(table.thumbs), table.times, cfg.transnet_threshold)
+    return shots.transnetv2_cuts(shots.transnetv2_probabilities(table.thumbs, cfg.transnet_device), table.times, cfg.transnet_threshold)
 
 
 @register_step("shots")

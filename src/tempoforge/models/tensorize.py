@@ -136,14 +136,19 @@ def smart_resize_total(num_frames: int, height: int, width: int, factor: int, mi
 
 
 def _as_uint8_nchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
-    x = torch.as_tensor(frames)
-    if x.ndim == 3:
-        x = x.unsqueeze(0)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise UserError(f"frames must have shape (N, H, W, 3), got {tuple(x.shape)}")
-    if x.dtype != torch.uint8:
-        raise UserError(f"frames must be uint8, got {x.dtype}")
-    return x.permute(0, 3, 1, 2).contiguous()
+    """A new contiguous uint8 ``(N, 3, H, W)`` tensor (one copy; the input, maybe a read-only cached array,
+    is never shared or written)."""
+    if frames.ndim == 3:
+        frames = frames[None]
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise UserError(f"frames must have shape (N, H, W, 3), got {tuple(frames.shape)}")
+    if isinstance(frames, np.ndarray):
+        if frames.dtype != np.uint8:
+            raise UserError(f"frames must be uint8, got {frames.dtype}")
+        return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+    if frames.dtype != torch.uint8:
+        raise UserError(f"frames must be uint8, got {frames.dtype}")
+    return frames.permute(0, 3, 1, 2).contiguous()
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int], resample: Resample) -> torch.Tensor:

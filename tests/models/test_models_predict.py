@@ -63,6 +63,26 @@ def test_predict_end_to_end_resume_and_score(tiny, synthetic_video: Path, tmp_pa
     assert result.metrics
 
 
+def test_predict_with_saa_frame_selection(tiny_models: dict, synthetic_video: Path, tmp_path: Path) -> None:
+    """``--selection saa`` feeds the model the frames SAA picks (same budget), with their true times."""
+    from tempoforge.io import sample
+    from tempoforge.models.saa import saa_frames
+
+    data = write_data(tmp_path, synthetic_video, n=1)
+    out = tmp_path / "saa.jsonl"
+    lm = next(iter(tiny_models.values()))
+    cfg = PredictConfig(benchmark="charades_sta", data=data, out=out, fps=2.0, max_frames=8, max_new_tokens=4,
+                        limit=1, selection="saa")
+    assert predict(cfg, lm=lm, quiet=True) == 1
+    line = json.loads(out.read_text().splitlines()[0])
+    expected = saa_frames(tmp_path / "videos" / synthetic_video.name, fps=2.0, max_frames=8).times
+    uniform = sample(tmp_path / "videos" / synthetic_video.name, fps=2.0, max_frames=8).times
+    assert line["meta"]["selection"] == "saa"
+    assert line["frame_times"] == pytest.approx(expected.tolist()) and len(expected) == len(uniform) == 8
+    with pytest.raises(UserError, match="unknown --selection"):
+        predict(PredictConfig(data=data, out=tmp_path / "x.jsonl", selection="best"), lm=lm, quiet=True)
+
+
 def test_predict_dense_captioning_reads_dense_samples(tiny_models: dict, synthetic_video: Path, tmp_path: Path) -> None:
     (tmp_path / "v").mkdir()
     (tmp_path / "v" / "a.mp4").write_bytes(synthetic_video.read_bytes())

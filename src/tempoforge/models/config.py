@@ -32,6 +32,10 @@ class PredictConfig:
         "help": "frame cap; a longer video is sampled more sparsely over its whole length (never truncated)"})
     timestamps: str = field(default="mrope", metadata={
         "help": "timestamp strategy: mrope, text, overlay or frames-as-images"})
+    selection: str = field(default="uniform", metadata={
+        "help": "frame selection: uniform (fps, capped) or saa (Tempo-R0: the same budget spent where the content "
+                "changes, true times kept); use what the model was trained with"})
+    saa_floor: float = field(default=0.25, metadata={"help": "SAA: share of the mean change added to every frame"})
     max_new_tokens: int = field(default=128, metadata={"help": "generation length cap"})
     max_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel cap (default: the checkpoint's)"})
     duration_in_prompt: bool = field(default=False, metadata={"help": "prefix prompts with the video duration"})

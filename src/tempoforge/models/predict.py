@@ -97,7 +97,7 @@ def _windows(answer: str) -> list[list[float]] | None:
 
 
 def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: TimestampStrategy) -> dict[str, Any]:
-    meta: dict[str, Any] = {"fps": cfg.fps, "max_frames": cfg.max_frames}
+    meta: dict[str, Any] = {"fps": cfg.fps, "max_frames": cfg.max_frames, "selection": cfg.selection}
     if isinstance(sample, DenseCaptionSample):
         gt = [list(e.span.as_pair()) for e in sample.events]
         meta["gt_captions"] = [e.caption for e in sample.events]
@@ -137,11 +137,14 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
 
     from tempoforge.io import sample as sample_video
     from tempoforge.io.jsonl import append_jsonl
+    from tempoforge.models.saa import saa_frames
 
     if cfg.data is None or cfg.out is None or (cfg.model is None and lm is None):
         raise UserError("predict needs --model, --data and --out")
     if cfg.batch_size < 1 or cfg.max_frames < 1 or cfg.fps <= 0:
         raise UserError("--batch-size and --max-frames must be >= 1 and --fps > 0")
+    if cfg.selection not in ("uniform", "saa"):
+        raise UserError(f"unknown --selection {cfg.selection!r}; choose uniform or saa")
     strategy = check_strategy(cfg.timestamps)
     task = task_for_benchmark(cfg.benchmark)
     samples = read_samples(cfg.data, task)
@@ -171,7 +174,10 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
             rec = _base(s, cfg, lm, strategy)
             video = Path(s.video) if Path(s.video).is_absolute() else root / s.video
             try:
-                frames = sample_video(video, fps=cfg.fps, max_frames=cfg.max_frames)
+                if cfg.selection == "saa":
+                    frames = saa_frames(video, fps=cfg.fps, max_frames=cfg.max_frames, floor=cfg.saa_floor)
+                else:
+                    frames = sample_video(video, fps=cfg.fps, max_frames=cfg.max_frames)
                 warn = list(frames.warnings)
                 if (msg := check_coverage(frames, s.duration)) is not None:
                     warn.append(msg)

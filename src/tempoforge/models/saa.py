@@ -51,12 +51,11 @@ def select_adaptive(times: np.ndarray, change: np.ndarray, budget: int, floor: f
 
 @functools.lru_cache(maxsize=512)
 def _dense_table(path: str, analysis_width: int) -> tuple[np.ndarray, np.ndarray]:
-    from tempoforge.curate.signals import analysis_size, compute_signals
-    from tempoforge.io import iter_frames, probe
+    from tempoforge.curate.signals import analysis_size, video_signals
+    from tempoforge.io import probe
 
     info = probe(path)
-    w, h = info.display_size
-    table = compute_signals(iter_frames(path, size=analysis_size(w, h, analysis_width)), info.fps)
+    table = video_signals(path, info.fps, analysis_size(*info.display_size, analysis_width))
     return table.times, table.change.astype(np.float64)
 
 

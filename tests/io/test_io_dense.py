@@ -70,3 +70,31 @@ def test_stopping_early_shuts_the_decoders_down(bframe_video) -> None:
 def test_workers_must_be_positive(bframe_video) -> None:
     with pytest.raises(ValueError, match="workers must be >= 1"):
         next(iter_frames(bframe_video, workers=0))
+
+
+def test_decode_workers_follow_the_process_share(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tempoforge.io.convert import DECODE_WORKERS_ENV, available_cpus, decode_workers
+
+    monkeypatch.delenv(DECODE_WORKERS_ENV, raising=False)
+    assert decode_workers() == available_cpus()
+    monkeypatch.setenv(DECODE_WORKERS_ENV, "3")
+    assert decode_workers() == 3
+    monkeypatch.setenv(DECODE_WORKERS_ENV, "zero")
+    with pytest.raises(ValueError, match="TEMPOFORGE_DECODE_WORKERS must be a whole number"):
+        decode_workers()
+
+
+def test_the_process_share_caps_the_parallel_decoders(bframe_video, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A pool process given one core's share decodes with one decoder thread, not one per core."""
+    from tempoforge.io.convert import DECODE_WORKERS_ENV
+
+    def decoder_threads() -> int:
+        seen: set[str] = set()
+        for _ in iter_frames(bframe_video, size=(32, 32)):
+            seen |= {t.name for t in threading.enumerate() if t.name.startswith("tempoforge-dense")}
+        return len(seen)
+
+    monkeypatch.setenv(DECODE_WORKERS_ENV, "2")
+    assert decoder_threads() == 2
+    monkeypatch.setenv(DECODE_WORKERS_ENV, "1")
+    assert decoder_threads() == 1

@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, metavar="FILE", help="YAML preset, e.g. configs/curate/temple.yaml")
     p.add_argument("--runner", choices=["local", "ray"], default="local",
                    help="local process pool, or Ray Data (needs the 'ray' extra) (default: local)")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="parallel worker processes, each decoding with its share of the cores (default: 1, which "
+                        "already decodes on every core; more pays off for many long videos or on many cores)")
     add_dataclass_arguments(p, CurateConfig)
     p.set_defaults(func=_handler)

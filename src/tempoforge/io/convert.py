@@ -9,7 +9,9 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
-__all__ = ["available_cpus", "output_size", "to_rgb"]
+__all__ = ["DECODE_WORKERS_ENV", "available_cpus", "decode_workers", "output_size", "to_rgb"]
+
+DECODE_WORKERS_ENV = "TEMPOFORGE_DECODE_WORKERS"
 
 
 def output_size(width: int, height: int, *, size: tuple[int, int] | None = None,
@@ -57,3 +59,21 @@ def available_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def decode_workers() -> int:
+    """How many parallel decoders one ``sample`` / ``iter_frames`` call may use by default.
+
+    ``TEMPOFORGE_DECODE_WORKERS`` when set (a process pool sets it to each process's share of the cores, so
+    N processes do not each start one decoder per core), else one per core this process may run on.
+    """
+    value = os.environ.get(DECODE_WORKERS_ENV, "").strip()
+    if not value:
+        return available_cpus()
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{DECODE_WORKERS_ENV} must be a whole number >= 1, got {value!r}")
+    return n

@@ -28,7 +28,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from tempoforge.io.convert import available_cpus, output_size, to_rgb
+from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
 from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
 from tempoforge.io.probe import probe
@@ -149,8 +149,9 @@ def iter_frames(
     """Every frame in ``[start, end)`` in order, as ``(time_seconds, rgb_uint8)``.
 
     For dense passes (per-frame signals, shot detection): frames resized by swscale to ``size=(w, h)`` or
-    at most ``max_pixels``, decoded by up to ``workers`` parallel decoders (default: one per core). Stops
-    with a ``VideoError`` on corrupt data mid-stream after yielding everything before it.
+    at most ``max_pixels``, decoded by up to ``workers`` parallel decoders (default: one per core, or
+    ``TEMPOFORGE_DECODE_WORKERS``). Stops with a ``VideoError`` on corrupt data mid-stream after yielding
+    everything before it.
     """
     return map_frames(path, None, size=size, max_pixels=max_pixels, start=start, end=end, stream=stream,
                       workers=workers)
@@ -185,20 +186,21 @@ def map_frames(
     tb = float(index.time_base)
     lo_pts = int(index.pts[0]) if start is None else index.origin_pts + math.ceil((float(start) - _TIME_TOLERANCE) / tb)
     hi_pts = None if end is None else index.origin_pts + math.ceil((float(end) - _TIME_TOLERANCE) / tb)
-    n_workers = available_cpus() if workers is None else workers
+    budget = decode_workers()
+    n_workers = budget if workers is None else workers
     chunks = plan_chunks(index, lo_pts, hi_pts, out_wh[0] * out_wh[1] * 3) if n_workers > 1 else []
     if len(chunks) <= 1:
         chunks = [Chunk(index.keyframe_before(lo_pts), lo_pts, hi_pts)]
-    return _iter_chunks(p, stream, index, chunks, resize, fn, n_workers, bgr)
+    # several chunks: single-threaded decoders; one: FFmpeg's threads, unless this process has one core's share
+    threads = 1 if len(chunks) > 1 or budget == 1 else 0
+    return _iter_chunks(p, stream, index, chunks, resize, fn, n_workers, bgr, threads)
 
 
 def _iter_chunks(path: Path, stream: int, index: StreamIndex, chunks: list[Chunk], out_wh: tuple[int, int] | None,
-                 fn: Callable[[np.ndarray], Any] | None, n_workers: int, bgr: bool) -> Iterator[tuple[float, Any]]:
-    """Chunks decoded by a pool, yielded in order, at most ``n_workers + 1`` in flight.
-
-    One chunk gets one decoder with FFmpeg's own threads; several get single-threaded decoders.
-    """
-    threads = 0 if len(chunks) == 1 else 1
+                 fn: Callable[[np.ndarray], Any] | None, n_workers: int, bgr: bool,
+                 threads: int) -> Iterator[tuple[float, Any]]:
+    """Chunks decoded by a pool, yielded in order, at most ``n_workers + 1`` in flight; ``threads`` FFmpeg
+    threads per decoder (0 = FFmpeg's choice)."""
     stop = threading.Event()
     sinks: deque[queue.SimpleQueue[Any]] = deque()
     todo = iter(chunks)

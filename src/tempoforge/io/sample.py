@@ -24,7 +24,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from tempoforge.io.convert import available_cpus, output_size, to_rgb
+from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
 from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
 from tempoforge.io.probe import probe
@@ -206,11 +206,11 @@ def _decode_plan(path: Path, stream: int, index: StreamIndex, wanted: np.ndarray
     Returns the pts decoded. As with one decoder, decoding stops at the first run that comes up short
     (corrupt or truncated data): frames after it are dropped, so the result is always a prefix of ``wanted``.
     """
-    n_cpu = available_cpus()
-    runs = _split_plan(index, wanted, n_cpu if workers is None else workers)
+    budget = decode_workers()
+    runs = _split_plan(index, wanted, budget if workers is None else workers)
     if len(runs) == 1:
-        return _decode_run(path, stream, index, wanted, out_wh, 0, out)
-    threads = max(1, n_cpu // len(runs))
+        return _decode_run(path, stream, index, wanted, out_wh, 0 if budget > 1 else 1, out)
+    threads = max(1, budget // len(runs))
     offsets = np.concatenate([[0], np.cumsum([len(run) for run in runs])])
     with ThreadPoolExecutor(len(runs), thread_name_prefix="tempoforge-decode") as pool:
         results = list(pool.map(
@@ -251,7 +251,7 @@ def sample(
 
     A truncated file yields its decodable part with a warning in ``Frames.warnings``; asking for a time
     past it raises ``VideoError``, as do missing, empty and non-video files. ``workers`` caps the parallel
-    decoders (default: one per available core; 1 = a single decoder).
+    decoders (default: one per available core, or ``TEMPOFORGE_DECODE_WORKERS``; 1 = a single decoder).
     """
     p = Path(path)
     if workers is not None and workers < 1:

@@ -14,8 +14,14 @@ from tempoforge.curate.pipeline import process_video
 __all__ = ["run_local"]
 
 
-def _init_worker() -> None:
-    # one BLAS/torch thread per process: the pool provides the parallelism
+def _init_worker(decoders: int) -> None:
+    # one BLAS/torch/OpenCV thread per process and its share of the cores for decoding: the pool provides
+    # the parallelism
+    import os
+
+    from tempoforge.io.convert import DECODE_WORKERS_ENV
+
+    os.environ[DECODE_WORKERS_ENV] = str(decoders)
     try:
         import torch
 
@@ -34,7 +40,11 @@ def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, 
             yield process_video(item, config, out_dir)
         return
     ctx = mp.get_context("spawn")  # no fork of a process holding decoder / torch threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+    from tempoforge.io.convert import decode_workers
+
+    share = max(1, decode_workers() // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(share,)) as pool:
         pending: set[Future[dict[str, Any]]] = set()
         it = iter(items)
         for item in it:

@@ -34,6 +34,11 @@ def run_ray(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, wo
     out = str(Path(out_dir).resolve())
 
     def _map(row: dict[str, Any]) -> dict[str, Any]:
+        import os
+
+        from tempoforge.io.convert import DECODE_WORKERS_ENV
+
+        os.environ.setdefault(DECODE_WORKERS_ENV, "1")  # each task holds one CPU (num_cpus=1)
         result = process_video({"id": row["id"], "path": row["path"]}, config, Path(out))
         return {"result": json.dumps(result)}
 

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 CPU_2PROC = REPO / "configs" / "accelerate" / "cpu_ddp_2proc.yaml"
 WORKER = Path(__file__).resolve().parent / "sft_worker.py"
 FSDP_WORKER = Path(__file__).resolve().parent / "fsdp_save_worker.py"
+GENERATE_WORKER = Path(__file__).resolve().parent / "fsdp_generate_worker.py"
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +186,21 @@ def test_fsdp2_sharded_checkpoint_is_the_full_merged_model(tmp_path: Path) -> No
     assert result["max_weight_diff"] == 0.0
     assert result["max_logit_diff"] == 0.0
     assert result["merge_delta"] > 1e-3 and result["lora_keys_saved"] == 0
+
+
+def test_fsdp2_sampling_with_uneven_lengths_finishes(tmp_path: Path) -> None:
+    """GRPO's rollout on an FSDP2-sharded model (2 ranks, gloo): rank 0's completions end after one token,
+    rank 1's run to the cap, and both ranks finish (transformers turns ``synced_gpus`` on for FSDP-managed
+    models); the control with ``synced_gpus=False`` hangs."""
+    def launch(out: Path, *extra: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        out.mkdir()
+        return _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                     str(_free_port()), str(GENERATE_WORKER), str(out), *extra], tmp_path, timeout=timeout)
+
+    res = launch(tmp_path / "synced", timeout=120)
+    assert res.returncode == 0, res.stdout[-4000:]
+    got = [json.loads((tmp_path / "synced" / f"rank{r}.json").read_text())["new_tokens"] for r in (0, 1)]
+    assert got == [1, 12]
+    control = launch(tmp_path / "unsynced", "unsynced", timeout=60)
+    assert control.returncode != 0
+    assert not (tmp_path / "unsynced" / "rank1.json").exists()

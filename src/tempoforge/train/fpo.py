@@ -36,6 +36,7 @@ from tempoforge.models.evidence import EvidenceExample, EvidenceModel, build_evi
 from tempoforge.records import PreferencePair, Span
 from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
 from tempoforge.train.data import VideoSettings, load_frames
+from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
 
 __all__ = ["EvidenceItem", "EvidenceTrainSettings", "EvidenceTrainer", "StageResult", "fpo_loss", "prepare",
@@ -176,7 +177,8 @@ def _run(elm: EvidenceModel, dataset: Any, settings: EvidenceTrainSettings, outp
     trainer = EvidenceTrainer.create(
         mode=mode, beta=settings.beta, pad_token_id=elm.lm.token_ids["pad"], model=elm,
         args=training_arguments(settings.optim, output_dir), train_dataset=dataset, data_collator=_collate)
-    trainer.train()
+    with keep_vision_in_graph(elm.model):  # as every trainer: a rank without video must not hang DDP / ZeRO-3
+        trainer.train()
     keys = ("ce", "gnd", "cons") + (("fpo", "accuracy", "margin") if mode == "fpo" else ())
     history = {k: loss_history(trainer, k) for k in keys}
     losses = loss_history(trainer)

@@ -25,6 +25,7 @@ from tempoforge.config import load_config
 from tempoforge.curate.config import CurateConfig
 from tempoforge.curate.pipeline import curate, list_inputs, process_video
 from tempoforge.curate.shots import match_cuts
+from tempoforge.io import clear_caches
 
 
 def bench(videos: Path, configs: dict[str, CurateConfig], repeat: int) -> None:
@@ -38,6 +39,7 @@ def bench(videos: Path, configs: dict[str, CurateConfig], repeat: int) -> None:
 
     def preset(cfg: CurateConfig) -> Callable[[], None]:
         def run() -> None:
+            clear_caches()  # every round pays for probing and indexing, as a first run over new videos does
             with tempfile.TemporaryDirectory() as tmp:
                 curate(videos, tmp, cfg, progress=False)
         return run

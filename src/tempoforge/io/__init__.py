@@ -17,10 +17,22 @@ from tempoforge.io.jsonl import JsonlError, append_jsonl, read_jsonl, write_json
 from tempoforge.io.probe import probe
 from tempoforge.io.sample import sample
 
+
+def clear_caches() -> None:
+    """Forget the per-process packet indexes and probes (benchmarks that must pay for them every round;
+    a changed file is re-read anyway, the caches are keyed by modification time and size)."""
+    from tempoforge.io.index import _cached_index
+    from tempoforge.io.probe import _probe_cached
+
+    _cached_index.cache_clear()
+    _probe_cached.cache_clear()
+
+
 __all__ = [
     "JsonlError",
     "VideoError",
     "append_jsonl",
+    "clear_caches",
     "iter_frames",
     "output_size",
     "probe",

@@ -30,7 +30,13 @@ from av.video.reformatter import VideoReformatter
 
 from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
-from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
+from tempoforge.io.index import (
+    StreamIndex,
+    build_index,
+    decode_from_keyframe,
+    open_container,
+    select_video_stream,
+)
 from tempoforge.io.probe import probe
 
 __all__ = ["iter_frames", "map_frames", "plan_chunks"]
@@ -91,19 +97,9 @@ def _decode_chunk(path: Path, stream: int, index: StreamIndex, chunk: Chunk, out
         vstream = select_video_stream(container, path, stream)
         vstream.thread_type = "AUTO" if threads != 1 else "NONE"
         vstream.thread_count = threads
-        seek_to: int | None = chunk.seek_pts if chunk.seek_pts > int(index.pts[0]) else None
-        for _attempt in range(4):  # a container may land after the keyframe asked for: step back
-            if seek_to is not None:
-                container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
-            frames = container.decode(vstream)
-            first = next((f for f in frames if f.pts is not None), None)
-            if first is None or first.pts is None or first.pts <= chunk.first_pts or seek_to is None:
-                break
-            earlier = int(index.pts[0]) if seek_to <= index.keyframe_pts[0] else index.keyframe_before(seek_to - 1)
-            seek_to = earlier if earlier > int(index.pts[0]) else None
-        if first is None:
-            return
-        for frame in _prepend(first, frames):
+        frames = decode_from_keyframe(container, vstream, index, chunk.seek_pts, chunk.first_pts,
+                                      lambda: container.decode(vstream))
+        for frame in frames:
             if stop.is_set():
                 return
             if frame.pts is None or frame.pts < chunk.first_pts:
@@ -111,11 +107,6 @@ def _decode_chunk(path: Path, stream: int, index: StreamIndex, chunk: Chunk, out
             if chunk.end_pts is not None and frame.pts >= chunk.end_pts:
                 return
             yield frame.pts, np.ascontiguousarray(to_rgb(frame, out_wh, reformatter, bgr))
-
-
-def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
-    yield first
-    yield from rest
 
 
 _DONE = object()

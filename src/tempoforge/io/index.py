@@ -9,7 +9,9 @@ variable frame rates alike.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy as np
 
 from tempoforge.io.errors import VideoError
 
-__all__ = ["StreamIndex", "build_index", "open_container", "select_video_stream"]
+__all__ = ["StreamIndex", "build_index", "decode_from_keyframe", "open_container", "select_video_stream"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,26 @@ class StreamIndex:
         """The pts of the last keyframe at or before ``pts`` (the first keyframe if none is)."""
         i = int(np.searchsorted(self.keyframe_pts, pts, side="right")) - 1
         return int(self.keyframe_pts[max(i, 0)]) if len(self.keyframe_pts) else int(self.pts[0])
+
+
+def decode_from_keyframe(container: av.container.InputContainer, vstream: av.video.stream.VideoStream,
+                         index: StreamIndex, key_pts: int, first_wanted: int,
+                         decode: Callable[[], Iterator[av.VideoFrame]]) -> Iterator[av.VideoFrame]:
+    """``decode()``'s frames after seeking ``container`` to the keyframe ``key_pts``.
+
+    A container may land after the keyframe asked for (a missing or coarse seek index): while the first
+    frame comes after ``first_wanted``, step back one keyframe (at most 4 times, the last to the start of
+    the stream) and decode again.
+    """
+    seek_to = key_pts
+    for _attempt in range(4):
+        container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
+        frames = decode()
+        first = next(frames, None)
+        if first is None or first.pts is None or first.pts <= first_wanted or seek_to < index.pts[0]:
+            break
+        seek_to = index.keyframe_before(seek_to - 1) if seek_to > index.keyframe_pts[0] else int(index.pts[0]) - 1
+    return frames if first is None else itertools.chain([first], frames)
 
 
 def open_container(path: str | Path) -> av.container.InputContainer:

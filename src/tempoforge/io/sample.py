@@ -26,7 +26,13 @@ from av.video.reformatter import VideoReformatter
 
 from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
-from tempoforge.io.index import StreamIndex, build_index, open_container, select_video_stream
+from tempoforge.io.index import (
+    StreamIndex,
+    build_index,
+    decode_from_keyframe,
+    open_container,
+    select_video_stream,
+)
 from tempoforge.io.probe import probe
 from tempoforge.records import Frames, VideoInfo
 from tempoforge.timecode import uniform_times
@@ -128,17 +134,8 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
         key = index.keyframe_before(target)
         # seek only when it skips enough frames to pay for flushing the (threaded) decoder
         if frames_iter is None or last_pts is None or last_pts >= target or _frames_between(index, last_pts, key) > _SEEK_MIN_SKIP:
-            seek_to = key
-            for _attempt in range(4):  # a container may land after the keyframe asked for: step back
-                container.seek(seek_to, stream=vstream, backward=True, any_frame=False)
-                frames_iter = _decode_stream(container, vstream, policy)
-                first = next(frames_iter, None)
-                if first is None or first.pts is None or first.pts <= target or seek_to <= index.pts[0]:
-                    break
-                seek_to = index.keyframe_before(seek_to - 1) if seek_to > index.keyframe_pts[0] else int(index.pts[0]) - 1
-            assert frames_iter is not None
-            pending = [first] if first is not None else []
-            frames_iter = _chain(pending, frames_iter)
+            frames_iter = decode_from_keyframe(container, vstream, index, key, target,
+                                               lambda: _decode_stream(container, vstream, policy))
         found = None
         try:
             for frame in frames_iter:
@@ -162,11 +159,6 @@ def _frames_between(index: StreamIndex, a: int, b: int) -> int:
     if b <= a:
         return 0
     return int(np.searchsorted(index.pts, b, side="left") - np.searchsorted(index.pts, a, side="right"))
-
-
-def _chain(first: list[av.VideoFrame], rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
-    yield from first
-    yield from rest
 
 
 def _decode_costs(index: StreamIndex, wanted: np.ndarray) -> np.ndarray:

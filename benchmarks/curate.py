@@ -6,8 +6,9 @@
 The preset runs sequentially (one worker) in a fresh output folder each repeat (no cache hits), once per
 ``--detector`` (default: the preset's own detector, and ``adaptive``); PySceneDetect runs
 ``scenedetect.detect(path, AdaptiveDetector())``, which opens and decodes the file itself (its default
-auto-downscale). All see the same videos on the same machine in the same process, in interleaved rounds;
-the best of ``--repeat`` rounds is reported. ``--agreement`` also prints, per video, the cuts of each detector
+auto-downscale). All see the same videos on the same machine in one benchmark run, in interleaved rounds,
+each round in a fresh process (no contender inherits another's caches or OpenCV settings; imports and
+model loading are not timed); the best of ``--repeat`` rounds is reported. ``--agreement`` also prints, per video, the cuts of each detector
 (adaptive, content, transnetv2) and their pairwise agreement (F1 within ``--tolerance`` seconds);
 ``--accuracy WORLD_DIR`` scores each detector against a TempoWorld folder's exact shot boundaries.
 """
@@ -16,50 +17,65 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tempoforge.config import load_config
 from tempoforge.curate.config import CurateConfig
 from tempoforge.curate.pipeline import curate, list_inputs, process_video
 from tempoforge.curate.shots import match_cuts
-from tempoforge.io import clear_caches
 
 
-def bench(videos: Path, configs: dict[str, CurateConfig], repeat: int) -> None:
-    """Time each preset variant and PySceneDetect alone, interleaved (one round each per repeat, so a
-    drifting machine load hits all contenders alike); the best round of each is reported."""
-    from scenedetect import detect
-    from scenedetect.detectors import AdaptiveDetector
-
+def time_one(videos: Path, config: Path, contender: str) -> float:
+    """Seconds of one run of ``contender`` (a detector name: the preset with it; ``pyscenedetect``: its
+    AdaptiveDetector alone), imports and model loading excluded. Runs in a fresh process (``--time-one``) so
+    no contender inherits another's global state (OpenCV's thread setting alone moves PySceneDetect by 25%)."""
     items = list_inputs(videos)
-    n = len(items)
+    if contender == "pyscenedetect":
+        from scenedetect import detect
+        from scenedetect.detectors import AdaptiveDetector
 
-    def preset(cfg: CurateConfig) -> Callable[[], None]:
-        def run() -> None:
-            clear_caches()  # every round pays for probing and indexing, as a first run over new videos does
-            with tempfile.TemporaryDirectory() as tmp:
-                curate(videos, tmp, cfg, progress=False)
-        return run
-
-    def scenedetect_alone() -> None:
+        t0 = time.perf_counter()
         for item in items:
             detect(item["path"], AdaptiveDetector())
+        return time.perf_counter() - t0
+    cfg = load_config(CurateConfig, config, overrides={"detector": contender})
+    import scenedetect.detectors  # noqa: F401  (imports outside the timing, as for PySceneDetect)
 
-    contenders: dict[str, Callable[[], None]] = {f"preset, {name}": preset(cfg) for name, cfg in configs.items()}
-    contenders["PySceneDetect alone"] = scenedetect_alone
-    for run in contenders.values():
-        run()  # warm-up: imports, model loads, page cache
+    if contender == "transnetv2":
+        from tempoforge.curate.shots import _transnet_model, transnet_device
+
+        _transnet_model(transnet_device(cfg.transnet_device))
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        curate(videos, tmp, cfg, progress=False)
+        return time.perf_counter() - t0
+
+
+def bench(videos: Path, config: Path, detectors: list[str], repeat: int) -> None:
+    """Time the preset with each detector and PySceneDetect alone, each run in a fresh process, interleaved
+    (one round each per repeat, so a drifting machine load hits all contenders alike); best round reported."""
+    n = len(list_inputs(videos))
+    contenders = {f"preset, {d}": d for d in detectors}
+    contenders["PySceneDetect alone"] = "pyscenedetect"
+
+    def run(contender: str) -> float:
+        cmd = [sys.executable, __file__, "--videos", str(videos), "--config", str(config), "--time-one", contender]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        return float(json.loads(out.strip().splitlines()[-1])["seconds"])
+
+    for contender in contenders.values():
+        run(contender)  # warm-up: page cache, compiled caches
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(repeat):
-        for name, run in contenders.items():
-            t0 = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    first = next(iter(configs.values()))
-    print(f"videos: {n} in {videos}; steps={first.steps}; best of {repeat} interleaved rounds")
+        for name, contender in contenders.items():
+            best[name] = min(best[name], run(contender))
+    steps = load_config(CurateConfig, config).steps
+    print(f"videos: {n} in {videos}; steps={steps}; best of {repeat} interleaved rounds, each in a fresh process")
     t_sd = best["PySceneDetect alone"]
     for name, t in best.items():
         ratio = "" if name == "PySceneDetect alone" else f"  {t / t_sd:5.2f}x PySceneDetect's time"
@@ -128,13 +144,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats (best is reported)")
     parser.add_argument("--agreement", action="store_true", help="also report detector agreement")
     parser.add_argument("--tolerance", type=float, default=0.1, help="agreement tolerance in seconds")
+    parser.add_argument("--time-one", default=None, help=argparse.SUPPRESS)  # internal: one timed run
     parser.add_argument("--accuracy", type=Path, default=None, metavar="WORLD_DIR",
                         help="also score each detector against a TempoWorld folder's exact shot boundaries")
     args = parser.parse_args()
+    if args.time_one:
+        print(json.dumps({"seconds": time_one(args.videos, args.config, args.time_one)}))
+        return
     preset_detector = load_config(CurateConfig, args.config).detector
     detectors = list(dict.fromkeys(args.detector or [preset_detector, "adaptive"]))
-    configs = {d: load_config(CurateConfig, args.config, overrides={"detector": d}) for d in detectors}
-    bench(args.videos, configs, args.repeat)
+    bench(args.videos, args.config, detectors, args.repeat)
     if args.agreement:
         agreement(args.videos, args.tolerance)
     if args.accuracy is not None:

@@ -91,6 +91,6 @@ class CurateConfig:
     def signal_settings(self) -> dict[str, object]:
         """What determines the cached signal table (its cache key)."""
         frame_dets = self.frame_detectors()
-        return {"v": 5, "width": self.analysis_width, "frame_detectors": frame_dets,
+        return {"v": 6, "width": self.analysis_width, "frame_detectors": frame_dets,
                 "params": asdict(self.detector_params()) if frame_dets else None,
                 "thumbs": "transnetv2" in self.detectors()}

@@ -8,8 +8,8 @@ size (``analysis_size``: the pixels of a ``analysis_width``-wide 16:9 frame), an
 - ``grey_min`` / ``grey_max``: the grey level range (METHODS.md 1.1.1, "nearly constant" shots).
 - ``sharpness``: mean ``|Laplacian(GaussianBlur3x3(grey))|`` (METHODS.md 1.1.6). Deviation: measured on the
   analysis frames, not full resolution; keyframes only need the *ranking* within a run.
-- ``embed``: a small colour embedding, a 4x4x4 RGB histogram of the 48x27 thumbnail, square-rooted
-  (Hellinger) and L2-normalised.
+- ``embed``: a small colour embedding, a 4x4x4 RGB histogram of the analysis frame's pixels taken on a
+  grid about 48 wide (every ``w // 48``-th pixel), square-rooted (Hellinger) and L2-normalised.
 - ``thumbs``: 48x27 RGB thumbnails (``area_resize``), TransNetV2's input (optional).
 
 PySceneDetect's adaptive and content detectors run in the same pass, so a video is decoded exactly once;
@@ -129,14 +129,15 @@ def frame_features(img: np.ndarray, size: tuple[int, int] | None = None, keep_th
     grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY)
     lap = cv2.Laplacian(cv2.GaussianBlur(grey, (3, 3), 0), cv2.CV_32F)
     grey_min, grey_max, _, _ = cv2.minMaxLoc(grey)
-    thumb = area_resize(img, THUMB_SIZE)
+    step = max(1, img.shape[1] // THUMB_SIZE[0])  # a pixel grid ~48 wide: a histogram needs no more
+    thumb = area_resize(img, THUMB_SIZE) if keep_thumb else None
     return FrameFeatures(
         hsv=cv2.cvtColor(img, cv2.COLOR_BGR2HSV if bgr else cv2.COLOR_RGB2HSV),
         grey_min=int(grey_min),
         grey_max=int(grey_max),
         sharpness=cv2.norm(lap, cv2.NORM_L1) / lap.size,  # mean |Laplacian|
-        embed=colour_embedding(thumb, bgr=bgr),
-        thumb=(np.ascontiguousarray(thumb[:, :, ::-1]) if bgr else thumb) if keep_thumb else None,
+        embed=colour_embedding(img[::step, ::step], bgr=bgr),
+        thumb=None if thumb is None else np.ascontiguousarray(thumb[:, :, ::-1]) if bgr else thumb,
     )
 
 

@@ -68,7 +68,7 @@ def signals_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cu
 
     if rec.info is None:
         rec.info = probe(rec.path)
-    settings = cfg.signal_settings()  # (v5: analysis size by pixel budget, features in the decoder threads)
+    settings = cfg.signal_settings()  # (v6: embedding on a pixel grid, thumbnails only for TransNetV2)
     key = table_key(settings)
     cache = ctx.cache_dir / f"{file_stem(rec.id)}.npz"
     table = load_table(cache, key)

@@ -11,11 +11,10 @@ import math
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
 
-from tempoforge.io import write_video
 from tempoforge.records import PreferencePair
+from testkit import square_clip
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "dpo_step.py"
 
@@ -34,13 +33,7 @@ def square_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[PreferencePai
     root = tmp_path_factory.mktemp("bench_dpo")
     pairs = []
     for k in range(2):
-        frames = []
-        for i in range(8):
-            img = np.zeros((56, 56, 3), np.uint8)
-            if k <= i < k + 3:
-                img[10:40, 10:40] = (255, 0, 0)
-            frames.append(img)
-        video = str(write_video(root / f"v{k}.mp4", frames, 1))
+        video = square_clip(root / f"v{k}.mp4", k, k + 3)
         pairs.append(PreferencePair(id=f"v{k}", video=video, prompt="What happens in this video, in order?",
                                     chosen="First, a red square appears. Finally, it disappears.",
                                     rejected="First, a red square disappears. Finally, it appears.",

@@ -6,11 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tempoforge.config import load_config
-from tempoforge.io import write_video
 from tempoforge.models.evidence import EvidenceModel, EvidenceSettings
 from tempoforge.models.tiny import build_tiny
 from tempoforge.records import PreferencePair, Span
@@ -20,6 +18,7 @@ from tempoforge.train.data import VideoSettings
 from tempoforge.train.fpo import EvidenceItem, EvidenceTrainSettings, run_evidence_sft, run_fpo
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.recipes.d2vlm import D2VLMConfig
+from testkit import square_clip
 
 PROMPT = "When is the red square visible?"
 REPO = Path(__file__).resolve().parents[2]
@@ -29,17 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 def clips(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, float, float]]:
     """Four 8 s clips at 1 fps (56x56); in clip k a red square is visible over [2k, 2k + 2) (one group)."""
     root = tmp_path_factory.mktemp("evi_clips")
-    out = []
-    for k in range(4):
-        s, e = 2.0 * k, 2.0 * k + 2
-        frames = []
-        for i in range(8):
-            img = np.zeros((56, 56, 3), np.uint8)
-            if s <= i < e:
-                img[10:40, 10:40] = (255, 0, 0)
-            frames.append(img)
-        out.append((str(write_video(root / f"c{k}.mp4", frames, 1)), s, e))
-    return out
+    spans = [(2.0 * k, 2.0 * k + 2) for k in range(4)]
+    return [(square_clip(root / f"c{k}.mp4", s, e), s, e) for k, (s, e) in enumerate(spans)]
 
 
 def _resp(span: Span) -> str:

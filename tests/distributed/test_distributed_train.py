@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import yaml
 
-from tempoforge.io import write_video
 from tempoforge.io.jsonl import write_jsonl
 from tempoforge.records import PreferencePair
+from testkit import square_clip
 
 REPO = Path(__file__).resolve().parents[2]
 CPU_2PROC = REPO / "configs" / "accelerate" / "cpu_ddp_2proc.yaml"
@@ -56,22 +56,12 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProce
     return subprocess.CompletedProcess(cmd, proc.returncode, out, None)
 
 
-def _square_video(path: Path, start: float, end: float) -> str:
-    frames = []
-    for i in range(8):
-        img = np.zeros((56, 56, 3), np.uint8)
-        if start <= i < end:
-            img[10:40, 10:40] = (255, 0, 0)
-        frames.append(img)
-    return str(write_video(path, frames, 1))
-
-
 def _pairs(root: Path) -> Path:
     """8 pairs over 4 clips (two questions each): with a global batch of 4 the data order matters."""
     pairs = []
     for k in range(4):
         s, e = 1.5 * k, 1.5 * k + 3
-        video = _square_video(root / f"v{k}.mp4", s, e)
+        video = square_clip(root / f"v{k}.mp4", s, e)
         for q, prompt in enumerate(("When is the square visible?", "Give the span of the red square.")):
             pairs.append(PreferencePair(id=f"p{k}.{q}", video=video, prompt=prompt, chosen=f"from {s} to {e}",
                                         rejected=f"from {8 - e} to {8 - s}", kind="reverse", r=4))
@@ -140,7 +130,7 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
 
 
 def _worker(tmp_path: Path, out: str, *extra: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    video = _square_video(tmp_path / "clip.mp4", 1.5, 4.5)
+    video = square_clip(tmp_path / "clip.mp4", 1.5, 4.5)
     return _accelerate([str(WORKER), video, str(tmp_path / out), *extra], tmp_path, timeout=timeout)
 
 

@@ -17,6 +17,7 @@ A *cut time* is the presentation time of the first frame of a new shot. Shots ar
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class DetectorParams:
     min_scene_len: int = 15
 
 
+@functools.cache
 def scored_detector(cls: type) -> type:
     """``cls`` (a ``ContentDetector`` or subclass) taking its frame score from ``next_score`` instead of
     converting every frame to HSV again: set ``det.next_score`` before each ``process_frame``.

@@ -118,14 +118,11 @@ class FrameFeatures:
     thumb: np.ndarray | None  # uint8 (27, 48, 3) when thumbnails are kept
 
 
-def frame_features(img: np.ndarray, size: tuple[int, int] | None = None, keep_thumb: bool = False,
-                   bgr: bool = False) -> FrameFeatures:
-    """The per-frame part of the signals of ``img`` (RGB, or BGR with ``bgr``; resized to ``size`` if given).
-    The kept thumbnail is RGB either way."""
+def frame_features(img: np.ndarray, keep_thumb: bool = False, bgr: bool = False) -> FrameFeatures:
+    """The per-frame part of the signals of ``img`` (an analysis frame, RGB or with ``bgr`` BGR). The kept
+    thumbnail is RGB either way."""
     import cv2
 
-    if size is not None:
-        img = area_resize(img, size)
     grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY)
     lap = cv2.Laplacian(cv2.GaussianBlur(grey, (3, 3), 0), cv2.CV_32F)
     grey_min, grey_max, _, _ = cv2.minMaxLoc(grey)

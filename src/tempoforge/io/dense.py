@@ -31,6 +31,7 @@ from av.video.reformatter import VideoReformatter
 from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
 from tempoforge.io.index import (
+    TIME_TOLERANCE,
     StreamIndex,
     build_index,
     decode_from_keyframe,
@@ -43,7 +44,6 @@ __all__ = ["iter_frames", "map_frames", "plan_chunks"]
 
 T = TypeVar("T")
 
-_TIME_TOLERANCE = 1e-3
 # a chunk spans whole GOPs and at least this many frames (starting a decoder costs a few frames' worth)
 _CHUNK_MIN_FRAMES = 48
 # decoded frames one chunk may hold; a GOP larger than this is decoded by one streaming decoder instead
@@ -175,8 +175,8 @@ def map_frames(
     out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
     resize = None if out_wh == info.display_size else out_wh
     tb = float(index.time_base)
-    lo_pts = int(index.pts[0]) if start is None else index.origin_pts + math.ceil((float(start) - _TIME_TOLERANCE) / tb)
-    hi_pts = None if end is None else index.origin_pts + math.ceil((float(end) - _TIME_TOLERANCE) / tb)
+    lo_pts = int(index.pts[0]) if start is None else index.origin_pts + math.ceil((float(start) - TIME_TOLERANCE) / tb)
+    hi_pts = None if end is None else index.origin_pts + math.ceil((float(end) - TIME_TOLERANCE) / tb)
     budget = decode_workers()
     n_workers = budget if workers is None else workers
     chunks = plan_chunks(index, lo_pts, hi_pts, out_wh[0] * out_wh[1] * 3) if n_workers > 1 else []

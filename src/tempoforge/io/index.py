@@ -21,7 +21,10 @@ import numpy as np
 
 from tempoforge.io.errors import VideoError
 
-__all__ = ["StreamIndex", "build_index", "decode_from_keyframe", "open_container", "select_video_stream"]
+__all__ = ["TIME_TOLERANCE", "StreamIndex", "build_index", "decode_from_keyframe", "open_container", "select_video_stream"]
+
+
+TIME_TOLERANCE = 1e-3  # seconds: a wanted time this close past a frame or a range end still counts as on it
 
 
 @dataclass(frozen=True)

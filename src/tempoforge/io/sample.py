@@ -27,6 +27,7 @@ from av.video.reformatter import VideoReformatter
 from tempoforge.io.convert import decode_workers, output_size, to_rgb
 from tempoforge.io.errors import VideoError
 from tempoforge.io.index import (
+    TIME_TOLERANCE,
     StreamIndex,
     build_index,
     decode_from_keyframe,
@@ -39,7 +40,6 @@ from tempoforge.timecode import uniform_times
 
 __all__ = ["sample"]
 
-_TIME_TOLERANCE = 1e-3
 # a seek flushes the decoder and refills its thread pipeline; below this many skipped frames, decoding on is cheaper
 _SEEK_MIN_SKIP = 16
 # below this many frames to decode in all, one decoder is quicker than opening more containers
@@ -79,9 +79,9 @@ def _targets(info: VideoInfo, start: float, end: float, fps: float | None, num_f
 
 
 def _check_range(path: Path, index: StreamIndex, info: VideoInfo, t: np.ndarray, warnings: list[str]) -> None:
-    if np.any(t < -_TIME_TOLERANCE):
+    if np.any(t < -TIME_TOLERANCE):
         raise VideoError(path, f"time {float(t.min()):.3f} s is before the start of the video")
-    limit = info.duration + _TIME_TOLERANCE
+    limit = info.duration + TIME_TOLERANCE
     if np.any(t > limit):
         where = "the decodable part of this truncated file ends" if index.truncated else "the video ends"
         raise VideoError(path, f"time {float(t.max()):.3f} s asked for, but {where} at {info.duration:.3f} s")
@@ -255,7 +255,7 @@ def sample(
     hi = info.duration if end is None else float(end)
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
         raise ValueError(f"invalid range start={start}, end={end}")
-    if end is not None and hi > info.duration + _TIME_TOLERANCE:
+    if end is not None and hi > info.duration + TIME_TOLERANCE:
         _check_range(p, index, info, np.asarray([hi]), warnings)
     t = _targets(info, lo, hi, fps, num_frames, times, max_frames, warnings)
     _check_range(p, index, info, t, warnings)

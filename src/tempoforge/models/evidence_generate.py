@@ -149,7 +149,7 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
 
     from tempoforge.io.jsonl import write_jsonl
     from tempoforge.models.inputs import build_example
-    from tempoforge.records import DenseCaptionSample
+    from tempoforge.models.predict import ground_truth
     from tempoforge.train.data import load_frames, resolve_video
 
     preds = []
@@ -158,13 +158,9 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
         ex = build_example(elm.lm, prompt(s), frames, video.strategy)
         g = generate_evidence(elm, ex, max_new_tokens)
         meta: dict[str, Any] = {"evidence_spans": g.evidence_spans, "answer_spans": g.answer_spans, "raw": g.raw}
-        if isinstance(s, DenseCaptionSample):
-            gt = [list(e.span.as_pair()) for e in s.events]
-            meta["gt_captions"] = [e.caption for e in s.events]
-            query = None
-        else:
-            gt = [list(x.as_pair()) for x in s.spans]
-            query = s.query
+        gt, query, captions = ground_truth(s)
+        if captions is not None:
+            meta["gt_captions"] = captions
         preds.append(Prediction(id=s.id, benchmark=benchmark, answer=g.answer, duration=s.duration, gt=gt,
                                 windows=g.answer_spans or g.evidence_spans, query=query, video=s.video,
                                 model=elm.lm.name, timestamps=video.strategy, frame_times=ex.frame_times,

@@ -34,7 +34,7 @@ from tempoforge.models.prompts import (
 from tempoforge.models.timestamps import TimestampStrategy, check_strategy
 from tempoforge.records import DenseCaptionSample, GroundingSample, Prediction
 
-__all__ = ["PredictConfig", "done_ids", "predict", "prompt_for", "read_samples"]
+__all__ = ["PredictConfig", "done_ids", "ground_truth", "predict", "prompt_for", "read_samples"]
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +96,21 @@ def _windows(answer: str) -> list[list[float]] | None:
     return [list(w) for w in parse_spans(answer).raw_windows]
 
 
+def ground_truth(sample: Sample) -> tuple[list[list[float]], str | None, list[str] | None]:
+    """``(gt windows, query, gt captions)`` of a sample as a Prediction carries them (the query of a
+    grounding sample; the captions of a dense-captioning one)."""
+    if isinstance(sample, DenseCaptionSample):
+        return [list(e.span.as_pair()) for e in sample.events], None, [e.caption for e in sample.events]
+    return [list(s.as_pair()) for s in sample.spans], sample.query, None
+
+
 def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: TimestampStrategy) -> dict[str, Any]:
     meta: dict[str, Any] = {"fps": cfg.fps, "max_frames": cfg.max_frames, "selection": cfg.selection}
-    if isinstance(sample, DenseCaptionSample):
-        gt = [list(e.span.as_pair()) for e in sample.events]
-        meta["gt_captions"] = [e.caption for e in sample.events]
-        query = None
-    else:
-        gt = [list(s.as_pair()) for s in sample.spans]
-        query = sample.query
-        if not sample.relevant:
-            meta["relevant"] = False
+    gt, query, captions = ground_truth(sample)
+    if captions is not None:
+        meta["gt_captions"] = captions
+    if isinstance(sample, GroundingSample) and not sample.relevant:
+        meta["relevant"] = False
     return {"id": sample.id, "benchmark": normalize_benchmark(cfg.benchmark), "duration": sample.duration, "gt": gt, "query": query,
             "video": sample.video, "model": lm.name, "timestamps": strategy, "meta": meta}
 

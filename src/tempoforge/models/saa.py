@@ -3,9 +3,9 @@ content changes, each chosen frame with its *true* presentation time.
 
 Pipeline (no public code exists; every choice is ours and stated here):
 
-1. one dense low-resolution decode of every frame (``tempoforge.io.iter_frames(size=...)``, ``analysis_width``
-   px wide, aspect kept) reduced to the curation signal table
-   (:func:`tempoforge.curate.signals.compute_signals`): ``change[i]`` = PySceneDetect's ``content_val``,
+1. one dense low-resolution decode of every frame (the pixels of an ``analysis_width``-wide 16:9 frame,
+   aspect kept) reduced to the curation signal table (:func:`tempoforge.curate.signals.video_signals`, the
+   same parallel pass curation uses): ``change[i]`` = PySceneDetect's ``content_val``,
    the mean absolute HSV difference of frame ``i`` to frame ``i - 1`` (``change[0] = 0``);
 2. :func:`tempoforge.curate.keyframes.adaptive_frames` (the curation step ``saa`` uses the same function):
    weights ``change_i + floor * mean(change)`` — the ``floor`` keeps a share of frames in static stretches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 import yaml
 
 from tempoforge.models.inputs import IGNORE_INDEX, build_example, collate
+from tempoforge.models.kv_cache import CACHE_ARGUMENTS, cache_kwargs, output_cache
 from tempoforge.models.tiny import build_tiny
 from tempoforge.records import Frames
 from tempoforge.train.base import VisionProbe
@@ -89,11 +91,19 @@ def test_no_dummy_without_a_backward_or_from_a_cache() -> None:
     assert keep.dummy_calls == 1  # only the training forward that starts a sequence
     nxt = torch.tensor([[lm.token_ids["pad"]]])
     pos = batch["position_ids"][:, :, -1:] + 1
-    model(input_ids=nxt, position_ids=pos, past_key_values=out.past_key_values, use_cache=True)
+    model(input_ids=nxt, position_ids=pos, **cache_kwargs(model, output_cache(out)), use_cache=True)
     assert keep.dummy_calls == 1, "a continuation from a KV cache does not start a new sequence"
+    for name in CACHE_ARGUMENTS:  # whichever name the caller uses (the old one warns on transformers >= 5.25)
+        out = model(**batch, use_cache=True)
+        started = keep.dummy_calls
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            model(input_ids=nxt, position_ids=pos, **{name: output_cache(out)}, use_cache=True)
+        assert keep.dummy_calls == started, f"a continuation from a KV cache passed as {name}= starts no sequence"
+    assert keep.dummy_calls == 1 + len(CACHE_ARGUMENTS)
     keep.remove()
     model(**batch)
-    assert keep.dummy_calls == 1, "removed hooks do nothing"
+    assert keep.dummy_calls == 1 + len(CACHE_ARGUMENTS), "removed hooks do nothing"
 
 
 def test_text_example_labels_and_positions() -> None:

@@ -56,6 +56,7 @@ from torch import nn
 
 from tempoforge.errors import UserError
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
+from tempoforge.models.kv_cache import cache_kwargs, output_cache
 from tempoforge.records import Frames, Span
 
 __all__ = [
@@ -392,10 +393,10 @@ class EvidenceModel(nn.Module):
         if self.settings.inject:
             emb = emb + self._injection(conts, feats, n, emb)
         attn = torch.cat([prefix["attention_mask"].repeat_interleave(n, 0), valid.long()], dim=1)
-        cache = out.past_key_values
+        cache = output_cache(out)
         if n > 1:
             cache.batch_repeat_interleave(n)
-        out2 = self.model(inputs_embeds=emb, attention_mask=attn, position_ids=pos, past_key_values=cache,
+        out2 = self.model(inputs_embeds=emb, attention_mask=attn, position_ids=pos, **cache_kwargs(self.model, cache),
                           mm_token_type_ids=torch.zeros_like(ids), use_cache=True, output_hidden_states=True)
         rep = lambda t: t[:, -1:].repeat_interleave(n, 0)  # noqa: E731  the prefix's last position, per row
         final = torch.cat([rep(out.hidden_states[-1]), out2.hidden_states[-1][:, :-1]], dim=1)

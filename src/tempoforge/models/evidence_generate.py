@@ -20,6 +20,7 @@ import torch
 
 from tempoforge.models.evidence import EvidenceModel, _units_of, best_run, unit_bounds
 from tempoforge.models.inputs import Example, collate
+from tempoforge.models.kv_cache import cache_kwargs, output_cache
 from tempoforge.records import Prediction
 from tempoforge.timecode import format_seconds
 
@@ -86,7 +87,7 @@ def generate_evidence(elm: EvidenceModel, example: Example, max_new_tokens: int 
     units = _units_of(example)
     keys, feats = elm.frame_features(out.hidden_states, units, 0)
     bounds = unit_bounds(example.frame_times, len(units))
-    cache, attn = out.past_key_values, batch["attention_mask"]
+    cache, attn = output_cache(out), batch["attention_mask"]
     pos = int(example.position_ids.max()) + 1
     last, gen, logits = out.hidden_states[-1][:, -1], out.hidden_states[-2][:, -1], out.logits[:, -1]
     pieces: list[tuple[str, Any]] = []
@@ -126,10 +127,10 @@ def generate_evidence(elm: EvidenceModel, example: Example, max_new_tokens: int 
             emb = elm._embed(torch.tensor([[nxt]], device=device))
         attn = torch.cat([attn, attn.new_ones((1, 1))], dim=1)
         step = model(inputs_embeds=emb, attention_mask=attn, position_ids=torch.full((3, 1, 1), pos, device=device),
-                     past_key_values=cache, mm_token_type_ids=torch.zeros((1, 1), dtype=torch.long, device=device),
+                     **cache_kwargs(model, cache), mm_token_type_ids=torch.zeros((1, 1), dtype=torch.long, device=device),
                      use_cache=True, output_hidden_states=True)
         pos += 1
-        cache = step.past_key_values
+        cache = output_cache(step)
         last, gen, logits = step.hidden_states[-1][:, -1], step.hidden_states[-2][:, -1], step.logits[:, -1]
     flush()
     raw, text, answer = detokenise(pieces)

@@ -28,7 +28,8 @@ weights are sharded, so :func:`gathered_for_update` (ZeRO-3) and :func:`full_sta
 (``fully_shard`` over gloo); the ZeRO-3 path (DeepSpeed's ``GatheredParameters``) cannot run here (no
 DeepSpeed without CUDA) and refuses to write a checkpoint from empty partitions instead of writing it hollow.
 
-Forwards that continue from a KV cache (``past_key_values`` given: the continuation half of
+Forwards that continue from a KV cache (``cache`` or its old name ``past_key_values`` given, see
+``models/kv_cache.py``: the continuation half of
 ``train/logps.py``'s shared-prefix scoring, generation steps), forwards without gradients (reference
 log-probs, generation) and eval-mode forwards are left alone: they do not build a backward graph, and
 every rank makes them in the same order.
@@ -44,6 +45,7 @@ from typing import Any
 import torch
 
 from tempoforge.models.inputs import IGNORE_INDEX, Example
+from tempoforge.models.kv_cache import given_cache
 from tempoforge.models.positions import mrope_position_ids
 
 __all__ = ["VisionKeepAlive", "barrier", "full_state_dict", "gathered_for_update", "is_main_process", "is_sharded",
@@ -193,7 +195,7 @@ class VisionKeepAlive:
             return False
         if any(kwargs.get(k) is not None for k in _PIXEL_KEYS) or kwargs.get("mm_encoder_outputs"):
             return False
-        cache = kwargs.get("past_key_values")
+        cache = given_cache(kwargs)
         return cache is None or (hasattr(cache, "get_seq_length") and int(cache.get_seq_length()) == 0)
 
     def _pre_hook(self, module: torch.nn.Module, args: tuple[Any, ...],

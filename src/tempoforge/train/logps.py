@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from tempoforge.models.inputs import IGNORE_INDEX, Example, collate
+from tempoforge.models.kv_cache import cache_kwargs, output_cache
 
 __all__ = ["ContinuationLogps", "sequence_logps", "shared_prefix_logps", "token_logps"]
 
@@ -81,7 +82,7 @@ def shared_prefix_logps(model: Any, examples: Sequence[Sequence[Example]], *, pa
     device = next(model.parameters()).device
     prefix = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in prefix.items()}
     out = model(**prefix, use_cache=True)
-    cache = out.past_key_values
+    cache = output_cache(out)
     last = out.logits[:, -1:]  # predicts each continuation's first token
     conts = [e for group in examples for e in group]
     lc = max(len(e.input_ids) - e.prompt_length for e in conts)
@@ -97,7 +98,7 @@ def shared_prefix_logps(model: Any, examples: Sequence[Sequence[Example]], *, pa
     attn = torch.cat([prefix["attention_mask"].cpu().repeat_interleave(n, 0), mask.long()], dim=1)
     cache.batch_repeat_interleave(n)
     ids, pos, mask, attn = ids.to(device), pos.to(device), mask.to(device), attn.to(device)
-    out2 = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache,
+    out2 = model(input_ids=ids, attention_mask=attn, position_ids=pos, **cache_kwargs(model, cache),
                  mm_token_type_ids=torch.zeros_like(ids), use_cache=True, output_hidden_states=output_hidden)
     logits = torch.cat([last.repeat_interleave(n, 0), out2.logits[:, :-1]], dim=1)
     if temperature != 1.0:

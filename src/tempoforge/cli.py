@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "tempoforge.train.commands",  # train ...
     "tempoforge.models.commands",  # predict, doctor
     "tempoforge.eval.commands",  # eval score | report
+    "tempoforge.study.commands",  # study temple | ...
     "tempoforge.demo",  # demo
 ]
 

@@ -36,6 +36,8 @@ class PredictConfig:
         "help": "frame selection: uniform (fps, capped) or saa (Tempo-R0: the same budget spent where the content "
                 "changes, true times kept); use what the model was trained with"})
     saa_floor: float = field(default=0.25, metadata={"help": "SAA: share of the mean change added to every frame"})
+    blank: bool = field(default=False, metadata={
+        "help": "control: every frame mid-grey (times kept): what the model answers without seeing the video"})
     max_new_tokens: int = field(default=128, metadata={"help": "generation length cap"})
     max_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel cap (default: the checkpoint's)"})
     duration_in_prompt: bool = field(default=False, metadata={"help": "prefix prompts with the video duration"})

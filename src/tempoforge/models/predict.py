@@ -32,7 +32,7 @@ from tempoforge.models.prompts import (
     task_for_benchmark,
 )
 from tempoforge.models.timestamps import TimestampStrategy, check_strategy
-from tempoforge.records import DenseCaptionSample, GroundingSample, Prediction
+from tempoforge.records import DenseCaptionSample, Frames, GroundingSample, Prediction
 
 __all__ = ["PredictConfig", "done_ids", "ground_truth", "predict", "prompt_for", "read_samples"]
 
@@ -106,6 +106,8 @@ def ground_truth(sample: Sample) -> tuple[list[list[float]], str | None, list[st
 
 def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: TimestampStrategy) -> dict[str, Any]:
     meta: dict[str, Any] = {"fps": cfg.fps, "max_frames": cfg.max_frames, "selection": cfg.selection}
+    if cfg.blank:
+        meta["blank"] = True
     gt, query, captions = ground_truth(sample)
     if captions is not None:
         meta["gt_captions"] = captions
@@ -137,6 +139,7 @@ def _generate(lm: LoadedModel, examples: list[Example], max_new_tokens: int) -> 
 
 def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = False) -> int:
     """Run prediction; returns the number of new prediction lines written."""
+    import numpy as np
     from tqdm import tqdm
 
     from tempoforge.io import sample as sample_video
@@ -182,6 +185,9 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
                     frames = saa_frames(video, fps=cfg.fps, max_frames=cfg.max_frames, floor=cfg.saa_floor)
                 else:
                     frames = sample_video(video, fps=cfg.fps, max_frames=cfg.max_frames)
+                if cfg.blank:
+                    frames = Frames(np.full(frames.data.shape, 128, np.uint8), frames.times, info=frames.info,
+                                    warnings=frames.warnings)
                 warn = list(frames.warnings)
                 if (msg := check_coverage(frames, s.duration)) is not None:
                     warn.append(msg)

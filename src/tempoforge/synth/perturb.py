@@ -8,6 +8,8 @@ kind       rule
 drop       keep ``max(1, N // r)`` items chosen at random, in their original order
 shuffle    chunk size ``g = max(1, N // r)``; contiguous chunks of ``g`` items; shuffle chunk order
 reverse    the same chunks; reverse the chunk order (order inside a chunk kept)
+mirror     a stretch of ``N - N // r`` items played backwards: its order reversed and every item
+           time-reversed (actions replaced by their opposites) -- a plausible reading, unlike ``reverse``
 =========  =====================================================================================
 
 Larger ``r`` = stronger perturbation = easier pair (the curriculum runs r = 16 -> 8 -> 4 -> 2).
@@ -24,11 +26,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
-__all__ = ["PERTURBATIONS", "Perturbation", "chunks", "perturb", "perturbation_rng", "register_perturbation"]
+__all__ = ["PERTURBATIONS", "Perturbation", "TimeReversible", "chunks", "perturb", "perturbation_rng",
+           "register_perturbation"]
 
 T = TypeVar("T")
 PerturbFn = Callable[[list[T], int, np.random.Generator], list[T]]
@@ -129,11 +132,38 @@ def freeze(items: list[T], r: int, rng: np.random.Generator) -> list[T]:
     return items[:start] + [items[start - 1]] * length + items[start + length:]
 
 
-def perturb(items: Sequence[T], kind: str, r: int, seed: int = 0, sample_id: str = "") -> list[T]:
+class TimeReversible(Protocol):
+    """An item that can be played backwards (``synth.readings.ClipReading``)."""
+
+    def time_reversed(self) -> Any: ...
+
+
+@register_perturbation("mirror", "arrow of time: is a stretch read backwards (order reversed and every "
+                                 "action replaced by its opposite) told apart from the true reading?")
+def mirror(items: list[T], r: int, rng: np.random.Generator) -> list[T]:
+    """Play a contiguous stretch of ``N - N // r`` items backwards, at a random place: the stretch's items in
+    reverse order, each one ``time_reversed()``. r = 2 reverses half the list, larger r more of it (stronger,
+    easier); when ``N // r`` is 0 the whole list is reversed: the time-reversed reading of the video, which
+    is what its time-reversed twin shows (``world/mirror.py``). Items must be ``TimeReversible``."""
+    n = len(items)
+    w = n - n // r
+    if w < 2:
+        return list(items)
+    for x in items:
+        if not callable(getattr(x, "time_reversed", None)):
+            raise TypeError(f"mirror needs items that can be played backwards (time_reversed()), got {type(x).__name__}")
+    start = int(rng.integers(0, n - w + 1))
+    window = [cast(TimeReversible, x).time_reversed() for x in reversed(items[start:start + w])]
+    return items[:start] + window + items[start + w:]
+
+
+def perturb(items: Sequence[T], kind: str, r: int, seed: int = 0, sample_id: str = "", attempt: int = 0) -> list[T]:
     """Apply the perturbation ``kind`` with difficulty ``r`` to a copy of ``items``.
 
     ``tempoforge.synth.perturb(clips, "shuffle", 4, seed=0, sample_id="vid42")`` gives the same list on
-    every run. Raises ``ValueError`` for an unknown kind (listing the known ones) or ``r < 1``.
+    every run; ``attempt > 0`` gives another, equally reproducible draw (used to redraw a perturbation whose
+    reading contradicts itself, ``synth/readings.py``). Raises ``ValueError`` for an unknown kind (listing
+    the known ones) or ``r < 1``.
     """
     if kind not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {kind!r}; known: {', '.join(sorted(PERTURBATIONS))}")
@@ -142,4 +172,5 @@ def perturb(items: Sequence[T], kind: str, r: int, seed: int = 0, sample_id: str
     items = list(items)
     if not items:
         return []
-    return PERTURBATIONS[kind].fn(items, r, perturbation_rng(sample_id, kind, r, seed))
+    sid = sample_id if attempt == 0 else f"{sample_id}\x1fattempt{attempt}"
+    return PERTURBATIONS[kind].fn(items, r, perturbation_rng(sid, kind, r, seed))

@@ -13,6 +13,13 @@ rendered as a video and stored as ``rejected_video`` (the "different videos" DPO
 as METHODS 1.3 says (drop: chosen must be longer; chosen not a substring of rejected; shuffle/reverse:
 lengths within 1.5x) and record kind, r and seed. Output is appended crash-safely and the job resumes.
 
+Deviation from the paper, stated (issue 17): with the oracle captioner every clip is a ``ClipReading``
+(``synth/readings.py``) that knows its time-reversed caption and the objects' states at its ends. A
+perturbation whose rejected text contradicts itself ("... disappears. Then, the red circle moves ...") can be
+refused without watching the video, so it is redrawn (``redraws``) and skipped when no draw is plausible.
+The ``mirror`` kind (a stretch of the video read backwards) is the plausible arrow-of-time negative that
+the paper's ``reverse`` (chunk order reversed, actions kept) is not.
+
 ``tempoforge synth temple --in WORLD_DIR/annotations/dense.jsonl --out pairs.jsonl [--captioner oracle]``
 """
 
@@ -28,9 +35,10 @@ from typing import Any
 from tempoforge.io.jsonl import append_jsonl, atomic_write_text, read_jsonl
 from tempoforge.records import DenseCaptionSample, PreferencePair
 from tempoforge.synth.perturb import perturb, perturbation_rng
+from tempoforge.synth.readings import ClipReading, contradiction, oracle_clip_readings
 
 __all__ = ["CAPTION_PROMPTS", "TempleSynthConfig", "aggregate_captions", "clip_spans", "export_ms_swift",
-           "keep_pair", "oracle_clip_captions", "temple_pairs"]
+           "keep_pair", "mirror_probe_pairs", "oracle_clip_captions", "temple_pairs"]
 
 HELP = "TEMPLE preference pairs from temporal perturbations (drop / shuffle / reverse with difficulty r)"
 DESCRIPTION = __doc__ or ""
@@ -54,6 +62,8 @@ class TempleSynthConfig:
     seed: int = field(default=0, metadata={"help": "seed of every perturbation and prompt choice"})
     captioner: str = field(default="self", metadata={"help": "self (the model being trained) or oracle "
                                                               "(the annotations' ground truth)"})
+    redraws: int = field(default=8, metadata={"help": "oracle readings: redraws of a perturbation whose rejected "
+                                                      "text contradicts itself before the pair is skipped"})
 
 
 def clip_spans(duration: float, n: int) -> list[tuple[float, float]]:
@@ -101,23 +111,34 @@ def keep_pair(kind: str, chosen: str, rejected: str) -> str | None:
         return "drop: chosen is not longer than rejected"
     if chosen in rejected:
         return "chosen is a substring of rejected"
-    if kind in ("shuffle", "reverse") and max(len(chosen), len(rejected)) > 1.5 * max(1, min(len(chosen), len(rejected))):
+    if kind in ("shuffle", "reverse", "mirror") and max(len(chosen), len(rejected)) > 1.5 * max(1, min(len(chosen), len(rejected))):
         return f"{kind}: lengths differ by more than 1.5x"
     return None
 
 
-def temple_pairs(sample: DenseCaptionSample, captions: Sequence[str], config: TempleSynthConfig,
-                 video: str | None = None) -> tuple[list[PreferencePair], list[dict[str, Any]]]:
-    """All pairs of one video (and the skipped ones with their reasons)."""
+def temple_pairs(sample: DenseCaptionSample, captions: Sequence[str] | Sequence[ClipReading],
+                 config: TempleSynthConfig, video: str | None = None
+                 ) -> tuple[list[PreferencePair], list[dict[str, Any]]]:
+    """All pairs of one video (and the skipped ones with their reasons).
+
+    ``captions`` are plain clip captions or :class:`ClipReading` s (``oracle_clip_readings``); with readings,
+    a perturbation whose rejected text contradicts itself is redrawn up to ``config.redraws`` times and
+    skipped when every draw does (the reason is recorded), so rejected answers stay plausible text.
+    """
     if len(captions) < 4:
         raise ValueError(f"{sample.id}: TEMPLE needs at least 4 clips, got {len(captions)}")
-    chosen = aggregate_captions(captions)
+    readings = [c if isinstance(c, ClipReading) else ClipReading(c) for c in captions]
+    chosen = aggregate_captions([c.caption for c in readings])
     pairs, skipped = [], []
     for kind in config.kinds:
         for r in config.r:
-            rejected = aggregate_captions(perturb(list(captions), kind, r, seed=config.seed, sample_id=sample.id))
             pid = f"{sample.id}/{kind}/r{r}/s{config.seed}"
-            reason = keep_pair(kind, chosen, rejected)
+            try:
+                perturbed, reason = _plausible_perturbation(readings, kind, r, config, sample.id)
+            except TypeError as exc:
+                raise ValueError(f"{sample.id}: {kind}: {exc}") from None
+            rejected = aggregate_captions([c.caption for c in perturbed])
+            reason = reason or keep_pair(kind, chosen, rejected)
             if reason is not None:
                 skipped.append({"id": pid, "reason": reason})
                 continue
@@ -127,6 +148,49 @@ def temple_pairs(sample: DenseCaptionSample, captions: Sequence[str], config: Te
                                         rejected=rejected, kind=kind, r=r, seed=config.seed,
                                         meta={"captioner": config.captioner, "clips": len(captions)}))
     return pairs, skipped
+
+
+def _plausible_perturbation(readings: list[ClipReading], kind: str, r: int, config: TempleSynthConfig,
+                            sample_id: str) -> tuple[list[ClipReading], str | None]:
+    """The first draw of ``kind`` whose reading does not contradict itself, else the last draw and why."""
+    reason: str | None = None
+    perturbed = readings
+    for attempt in range(config.redraws + 1):
+        perturbed = perturb(readings, kind, r, seed=config.seed, sample_id=sample_id, attempt=attempt)
+        reason = contradiction(perturbed)
+        if reason is None:
+            break
+    return perturbed, reason
+
+
+def mirror_probe_pairs(samples: Sequence[DenseCaptionSample], clips: int, *, root: Path | None = None
+                       ) -> list[PreferencePair]:
+    """The balanced arrow-of-time probe on a world made with ``mirror_pairs`` (issue 17).
+
+    For a video V and its time-reversed twin V' (``meta["mirror_of"]``): ``(V, chosen = reading of V,
+    rejected = reading of V')`` and ``(V', chosen = reading of V', rejected = reading of V)``, with the same
+    prompt. Every caption is chosen once and rejected once with the same text on the other side, so a model
+    that ignores the frames scores exactly 0.5 (ties aside); the rejected text is the time-reversed reading,
+    which is plausible by construction. Pairs record ``meta["group"]``: the original's id, for statistics
+    over held-out videos. ``root``: where relative video paths resolve.
+    """
+    by_id = {s.id: s for s in samples}
+    out: list[PreferencePair] = []
+    for twin in samples:
+        original = by_id.get(str(twin.meta.get("mirror_of", "")))
+        if original is None:
+            continue
+        caps = {s.id: aggregate_captions(oracle_clip_captions(s, clip_spans(s.duration, clips)))
+                for s in (original, twin)}
+        if caps[original.id] == caps[twin.id]:
+            continue  # nothing in the video has a direction (e.g. only static stretches)
+        k = int(perturbation_rng(original.id, "prompt", 0, 0).integers(len(CAPTION_PROMPTS)))
+        for video, other in ((original, twin), (twin, original)):
+            path = video.video if root is None or Path(video.video).is_absolute() else str(root / video.video)
+            out.append(PreferencePair(id=f"{video.id}/mirror-probe", video=path, prompt=CAPTION_PROMPTS[k],
+                                      chosen=caps[video.id], rejected=caps[other.id], kind="mirror-probe",
+                                      meta={"group": original.id, "clips": clips}))
+    return out
 
 
 def export_ms_swift(pairs: Sequence[PreferencePair], out: Path) -> int:
@@ -191,8 +255,12 @@ def main(args: argparse.Namespace) -> int:
             continue
         video = str((src.parent / s.video).resolve()) if not Path(s.video).is_absolute() else s.video
         spans = clip_spans(s.duration, cfg.clips)
-        caps = oracle_clip_captions(s, spans) if captioner is None else captioner.clip_captions(video, spans)
-        pairs, skipped = temple_pairs(s, caps, cfg, video=video)
+        caps: list[str] | list[ClipReading] = (oracle_clip_readings(s, spans) if captioner is None
+                                               else captioner.clip_captions(video, spans))
+        try:
+            pairs, skipped = temple_pairs(s, caps, cfg, video=video)
+        except ValueError as exc:
+            raise UserError(f"{src}: {exc}") from None
         if skipped:
             append_jsonl(skipped_path, skipped)
         append_jsonl(out, pairs)

@@ -40,6 +40,8 @@ class VideoSettings:
                                                                 "content changes, true times kept)"})
     saa_floor: float = field(default=0.25, metadata={"help": "SAA: share of the mean change added to every "
                                                              "frame so static stretches keep frames"})
+    blank: bool = field(default=False, metadata={"help": "control: every frame mid-grey (times kept), so a score "
+                                                         "shows what the model answers without seeing the video"})
 
     def __post_init__(self) -> None:
         if self.selection not in ("uniform", "saa"):
@@ -98,7 +100,18 @@ FRAME_CACHE = FrameCache(int(os.environ.get("TEMPOFORGE_FRAME_CACHE_MB", "2048")
 
 
 def load_frames(video: str | Path, settings: VideoSettings) -> Frames:
-    """Frames of ``video`` under ``settings`` (decoded once per process and file version, then cached)."""
+    """Frames of ``video`` under ``settings`` (decoded once per process and file version, then cached).
+
+    With ``settings.blank`` the same frames (count, times, size) come back mid-grey: the blank-frames
+    control of every efficacy study.
+    """
+    if settings.blank:
+        from dataclasses import replace
+
+        import numpy as np
+
+        frames = load_frames(video, replace(settings, blank=False))
+        return Frames(np.full(frames.data.shape, 128, np.uint8), frames.times.copy(), info=frames.info)
     path = str(video)
     try:
         st = os.stat(path)

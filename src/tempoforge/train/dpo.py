@@ -37,7 +37,8 @@ from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import LoraSettings, apply_lora
 
-__all__ = ["DPOSettings", "PairDataset", "VideoDPOTrainer", "dpo_loss", "preference_accuracy", "run_dpo"]
+__all__ = ["DPOSettings", "PairDataset", "VideoDPOTrainer", "dpo_loss", "preference_accuracy", "preference_margins",
+           "run_dpo"]
 
 
 @dataclass
@@ -200,21 +201,28 @@ def run_dpo(lm: Any, pairs: list[PreferencePair], settings: DPOSettings, output_
 
 
 @torch.no_grad()
+def preference_margins(lm: Any, pairs: list[PreferencePair], video: VideoSettings, batch_size: int = 4) -> torch.Tensor:
+    """``log p(chosen) - log p(rejected)`` of every pair under ``lm`` (eval mode, no gradients): a pair is
+    "preferred" when its margin is > 0."""
+    dataset = PairDataset(lm, pairs, video)
+    logps = compute_reference_logps(lm.model, dataset, lm.token_ids["pad"], batch_size=batch_size)
+    return logps[:, 0] - logps[:, 1]
+
+
 def preference_accuracy(lm: Any, pairs: list[PreferencePair], video: VideoSettings, batch_size: int = 4) -> dict[str, Any]:
     """How often the model prefers the chosen response: ``log p(chosen) > log p(rejected)`` per pair.
 
     The TEMPLE-style temporal probe (DESIGN.md: 1.0 after grounding training vs ~0.5 at init); returns the
     overall rate, the rate per perturbation kind and the mean log-prob margin.
     """
-    dataset = PairDataset(lm, pairs, video)
-    logps = compute_reference_logps(lm.model, dataset, lm.token_ids["pad"], batch_size=batch_size)
-    wins = (logps[:, 0] > logps[:, 1]).float()
+    margins = preference_margins(lm, pairs, video, batch_size)
+    wins = (margins > 0).float()
     by_kind: dict[str, list[float]] = {}
     for p, w in zip(pairs, wins.tolist(), strict=True):
         by_kind.setdefault(p.kind or "pair", []).append(w)
     return {
         "accuracy": float(wins.mean()) if len(pairs) else float("nan"),
         "by_kind": {k: sum(v) / len(v) for k, v in sorted(by_kind.items())},
-        "margin": float((logps[:, 0] - logps[:, 1]).mean()) if len(pairs) else float("nan"),
+        "margin": float(margins.mean()) if len(pairs) else float("nan"),
         "pairs": len(pairs),
     }

@@ -64,6 +64,8 @@ class WorldConfig:
     mcq_per_video: int = _f(4, "multiple-choice temporal questions per video (order, before/after, count, direction)")
     crf: int = _f(18, "x264 constant rate factor (lower: closer to the rendered pixels)")
     gop: int = _f(12, "keyframe interval of the encoded videos, frames")
+    mirror_pairs: bool = _f(False, "every odd-numbered video is the time-reversed twin of the one before it "
+                                   "(world/mirror.py); needs actions that can be played backwards (no stop)")
     workers: int = _f(2, "processes rendering videos in parallel")
 
     def __post_init__(self) -> None:
@@ -94,6 +96,9 @@ class WorldConfig:
                 f"min_duration {self.min_duration} s is too short for {self.max_events} events "
                 f"(each needs >= {2 * self.time_grid} s)"
             )
+        if self.mirror_pairs and "stop" in self.actions:
+            problems.append("mirror_pairs: 'stop' cannot be played backwards (its ease-out becomes an ease-in); "
+                            "remove it from actions")
         if self.max_event_length < 2 * self.time_grid:
             problems.append(f"max_event_length must be >= 2 * time_grid ({2 * self.time_grid})")
         if problems:

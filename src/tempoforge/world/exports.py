@@ -34,6 +34,7 @@ import numpy as np
 from tempoforge.io.jsonl import atomic_write_text, write_jsonl
 from tempoforge.records import DenseCaptionSample, Event, GroundingSample, Span
 from tempoforge.world.config import WorldConfig
+from tempoforge.world.mirror import mirror_script
 from tempoforge.world.questions import (
     action_key,
     grounding_queries,
@@ -41,7 +42,7 @@ from tempoforge.world.questions import (
     refusal_queries,
     video_path,
 )
-from tempoforge.world.scene import VideoScript
+from tempoforge.world.scene import VideoScript, object_state
 
 __all__ = [
     "QVH_CLIP",
@@ -65,16 +66,40 @@ def dense_captions(scripts: list[VideoScript]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _visible_objects(script: VideoScript, shot: int | None, t: float) -> dict[str, str | None]:
+    """``{object id: its colour, or None while invisible}`` for the objects of ``shot`` at time ``t``."""
+    if shot is None:
+        return {}
+    out: dict[str, str | None] = {}
+    for oid in script.shots[shot].objects:
+        st = object_state(script.objects[oid], script.events_of(oid), t)
+        out[str(oid)] = st.color if st.alpha > 0.5 else None
+    return out
+
+
 def dense_sample(script: VideoScript) -> DenseCaptionSample:
+    """The dense partition as a record. Each segment also carries ``reversed_caption`` (its caption when the
+    video plays backwards, ``world/mirror.py``; None where an action cannot be reversed) and the visible
+    objects with their colours at its start and end (``objects_in`` / ``objects_out``), so a synthesised
+    reading of reordered or reversed segments can be checked for contradictions (``synth/temple.py``)."""
+    try:
+        reversed_captions: list[str | None] = [g.caption for g in reversed(mirror_script(script).segments)]
+    except ValueError:
+        reversed_captions = [None] * len(script.segments)
     events = []
-    for g in script.segments:
+    for g, rev in zip(script.segments, reversed_captions, strict=True):
         evs = [script.events[i] for i in g.events]
-        attrs: dict[str, Any] = {"kind": g.kind, "shot": g.shot, "events": g.events}
+        attrs: dict[str, Any] = {"kind": g.kind, "shot": g.shot, "events": g.events, "reversed_caption": rev,
+                                 "objects_in": _visible_objects(script, g.shot, g.start),
+                                 "objects_out": _visible_objects(script, g.shot, g.end)}
         events.append(Event(span=Span.of(g.start, g.end), caption=g.caption,
                             subject=evs[0].subject if len(evs) == 1 else None,
                             action=action_key(evs[0]) if len(evs) == 1 else g.kind, attributes=attrs))
+    meta: dict[str, Any] = {"causal": script.causal}
+    if script.mirror_of is not None:
+        meta["mirror_of"] = script.mirror_of
     return DenseCaptionSample(id=script.id, video=video_path(script), duration=script.duration, events=events,
-                              source="tempoworld", meta={"causal": script.causal})
+                              source="tempoworld", meta=meta)
 
 
 def charades_line(sample: GroundingSample, vid: str) -> str:

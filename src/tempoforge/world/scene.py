@@ -157,6 +157,7 @@ class VideoScript:
     events: list[WorldEvent]
     segments: list[Segment]
     textured: bool = False
+    mirror_of: str | None = None  # the video this one is the time-reversed twin of (``world/mirror.py``)
 
     @property
     def num_frames(self) -> int:
@@ -208,7 +209,7 @@ class VideoScript:
             shots=[Shot(**s) for s in d["shots"]],
             transitions=[Transition(**t) for t in d["transitions"]],
             events=[WorldEvent.from_record(Event.model_validate(e)) for e in d["events"]],
-            segments=[Segment(**s) for s in d["segments"]],
+            segments=[Segment(**s) for s in d["segments"]], mirror_of=d.get("mirror_of"),
         )
 
 

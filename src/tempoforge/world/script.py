@@ -321,7 +321,14 @@ def _pick_background(rng: np.random.Generator, previous: str | None) -> str:
 
 
 def sample_script(cfg: WorldConfig, seed: int, index: int) -> VideoScript:
-    """The script of video ``index`` of the world ``(cfg, seed)``; the same arguments give the same script."""
+    """The script of video ``index`` of the world ``(cfg, seed)``; the same arguments give the same script.
+
+    With ``cfg.mirror_pairs`` an odd ``index`` is the time-reversed twin of video ``index - 1``.
+    """
+    if cfg.mirror_pairs and index % 2 == 1:
+        from tempoforge.world.mirror import mirror_script
+
+        return mirror_script(sample_script(cfg, seed, index - 1), video_id=video_id(index), index=index)
     rng = np.random.default_rng([seed, index])
     for _ in range(200):
         try:

@@ -1,0 +1,203 @@
+"""The study protocol every method shares: arms x seeds, resumable, scored on held-out groups.
+
+A method's study (``study/temple.py``, ...) implements :class:`MethodStudy`: how to prepare one seed (worlds,
+starting model, training data), how to train one arm from it, and how to score a model on held-out data as
+per-group item scores (``study/stats.py``). :func:`run_study` does the rest the same way for every method:
+
+- every ``(seed, arm)`` is trained and scored once; its result is written atomically to
+  ``OUT/seed<S>/arms/<arm>/result.json`` and a rerun skips it (kill the study any time, rerun to resume);
+- ``OUT/study.json`` has exactly the schema of issue 17 (``method, preset, seeds, target, base_arm,
+  method_arm, arms: {arm: {metric: [value per seed]}}, intervals: {arm: {metric: [lo, hi]}}``), values
+  fractions in [0, 1], intervals 95 % cluster-bootstrap intervals over held-out groups;
+- ``OUT/details.json`` has the rest: paired differences to the starting model with intervals, training
+  curves, seconds per arm, where each model is;
+- ``OUT/study.html`` shows both (``study/report.py``).
+
+The base arm is the starting model itself, scored like every other arm; arms are trained with the same number
+of optimiser steps (each method says how in its module docstring).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tempoforge.errors import UserError
+from tempoforge.io.jsonl import atomic_write_text
+from tempoforge.study.stats import GroupScores, bootstrap_difference, bootstrap_interval, mean_score
+
+__all__ = ["ArmRun", "MethodStudy", "StudyResult", "run_study"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ArmRun:
+    """One trained arm at one seed: the model it gave and its training curves (``{stage: {series: [...]}}``)."""
+
+    model: str
+    curves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+
+class MethodStudy(Protocol):
+    """What a method's study provides to :func:`run_study`."""
+
+    method: str
+    preset: str
+    target: str
+    base_arm: str
+    method_arm: str
+    arms: tuple[str, ...]
+    metrics: tuple[str, ...]
+    descriptions: dict[str, str]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that changes the results (preset values): a rerun in the same folder must match it."""
+        ...
+
+    def prepare(self, seed: int, work: Path) -> Any:
+        """Worlds, starting model and data of one seed under ``work`` (cached; returns a handle)."""
+        ...
+
+    def base_model(self, prepared: Any) -> str:
+        """The starting model's checkpoint directory."""
+        ...
+
+    def train_arm(self, arm: str, seed: int, prepared: Any, work: Path) -> ArmRun:
+        """Train ``arm`` from the starting model (resumable) under ``work``."""
+        ...
+
+    def evaluate(self, model: str, prepared: Any, work: Path) -> dict[str, GroupScores]:
+        """Per-group item scores of every metric of ``model`` on the held-out data."""
+        ...
+
+
+@dataclass
+class StudyResult:
+    """What ``study.json`` holds, plus the details behind it."""
+
+    summary: dict[str, Any]
+    details: dict[str, Any]
+    out: Path
+
+
+def _result_path(out: Path, seed: int, arm: str) -> Path:
+    return out / f"seed{seed}" / "arms" / arm / "result.json"
+
+
+def _run_one(study: MethodStudy, arm: str, seed: int, prepared: Any, out: Path) -> dict[str, Any]:
+    path = _result_path(out, seed, arm)
+    if path.is_file():
+        return dict(json.loads(path.read_text()))
+    work = path.parent
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    run = ArmRun(study.base_model(prepared)) if arm == study.base_arm else study.train_arm(arm, seed, prepared, work)
+    t1 = time.perf_counter()
+    scores = study.evaluate(run.model, prepared, work)
+    result = {"arm": arm, "seed": seed, "model": run.model, "curves": run.curves,
+              "train_seconds": round(t1 - t0, 1), "eval_seconds": round(time.perf_counter() - t1, 1),
+              "scores": {m: {g: list(map(float, v)) for g, v in s.items()} for m, s in scores.items()}}
+    atomic_write_text(path, json.dumps(result) + "\n")
+    return result
+
+
+def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequence[str] | None = None,
+              quiet: bool = False) -> StudyResult:
+    """Train and score every arm at every seed (resuming what is done), then write the study files."""
+    chosen = list(arms) if arms else list(study.arms)
+    unknown = [a for a in chosen if a not in study.arms]
+    if unknown:
+        raise UserError(f"unknown arm(s) {unknown} for the {study.method} study; known: {', '.join(study.arms)}")
+    if study.base_arm not in chosen:
+        chosen.insert(0, study.base_arm)  # every difference is measured against the starting model
+    if not seeds:
+        raise UserError("--seeds needs at least one seed")
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, study)
+    results: dict[str, list[dict[str, Any]]] = {a: [] for a in chosen}
+    t_start = time.perf_counter()
+    for seed in seeds:
+        t0 = time.perf_counter()
+        prepared = study.prepare(seed, out / f"seed{seed}")
+        _say(quiet, f"[{study.method} seed {seed}] prepared in {time.perf_counter() - t0:.0f} s")
+        for arm in chosen:
+            t0 = time.perf_counter()
+            res = _run_one(study, arm, seed, prepared, out)
+            results[arm].append(res)
+            target = mean_score(res["scores"][study.target])
+            _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} "
+                        f"({time.perf_counter() - t0:.0f} s)")
+    summary = _summary(study, list(seeds), results)
+    details = _details(study, list(seeds), results, time.perf_counter() - t_start)
+    atomic_write_text(out / "study.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "details.json", json.dumps(details, indent=1) + "\n")
+    from tempoforge.study.report import write_study_report
+
+    write_study_report(out / "study.html", summary, details)
+    return StudyResult(summary, details, out)
+
+
+def _check_resume(out: Path, study: MethodStudy) -> None:
+    """``OUT/config.json`` records what the results were made with; a different study there is an error."""
+    path = out / "config.json"
+    settings: dict[str, Any] = json.loads(json.dumps(study.fingerprint()))
+    mine: dict[str, Any] = {"method": study.method, "preset": study.preset, "settings": settings}
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != mine:
+            before: dict[str, Any] = old.get("settings", {})
+            diff = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+            raise UserError(f"{out} holds a {old.get('method')} study made with other settings (preset "
+                            f"{old.get('preset')!r}; differing: {diff or ['method']}); use a new --out or the same "
+                            "settings to resume")
+        return
+    atomic_write_text(path, json.dumps(mine, indent=1) + "\n")
+
+
+def _say(quiet: bool, msg: str) -> None:
+    if not quiet:
+        print(msg, flush=True)
+    log.info(msg)
+
+
+def _summary(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    arms: dict[str, dict[str, list[float]]] = {}
+    intervals: dict[str, dict[str, list[float]]] = {}
+    for arm, runs in results.items():
+        arms[arm], intervals[arm] = {}, {}
+        for m in study.metrics:
+            per_seed = [r["scores"][m] for r in runs]
+            arms[arm][m] = [round(mean_score(s), 6) for s in per_seed]
+            lo, hi = bootstrap_interval(per_seed)
+            intervals[arm][m] = [round(lo, 6), round(hi, 6)]
+    return {"method": study.method, "preset": study.preset, "seeds": seeds, "target": study.target,
+            "base_arm": study.base_arm, "method_arm": study.method_arm, "arms": arms, "intervals": intervals}
+
+
+def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[str, Any]]],
+             seconds: float) -> dict[str, Any]:
+    base = results[study.base_arm]
+    diffs: dict[str, dict[str, list[float]]] = {}
+    for arm, runs in results.items():
+        if arm == study.base_arm:
+            continue
+        diffs[arm] = {}
+        for m in study.metrics:
+            d, lo, hi = bootstrap_difference([r["scores"][m] for r in runs], [r["scores"][m] for r in base])
+            diffs[arm][m] = [round(d, 6), round(lo, 6), round(hi, 6)]
+    held_out = {m: len({g for r in base for g in r["scores"][m]}) for m in study.metrics}
+    items = {m: sum(len(v) for v in base[0]["scores"][m].values()) for m in study.metrics}
+    return {
+        "method": study.method, "preset": study.preset, "seeds": seeds, "seconds": round(seconds, 1),
+        "descriptions": {a: study.descriptions.get(a, "") for a in results},
+        "held_out_groups": held_out, "items_per_seed": items,
+        "difference_to_base": diffs,
+        "runs": {arm: [{k: r[k] for k in ("seed", "model", "curves", "train_seconds", "eval_seconds")}
+                       for r in runs] for arm, runs in results.items()},
+    }

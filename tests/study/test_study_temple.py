@@ -1,0 +1,82 @@
+"""``tempoforge study temple`` machinery on the seconds-long smoke preset (wiring, schema, resume, controls)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tempoforge.errors import UserError
+from tempoforge.study.core import run_study
+from tempoforge.study.temple import PRESETS, TempleStudy
+
+SCHEMA_KEYS = ["method", "preset", "seeds", "target", "base_arm", "method_arm", "arms", "intervals"]
+
+
+@pytest.fixture(scope="module")
+def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("temple_study")
+    res = run_study(TempleStudy(PRESETS["smoke"]), out, [0], arms=["progressive", "dpo-flipped"], quiet=True)
+    return out, res.summary
+
+
+def test_study_json_has_exactly_the_schema(smoke_study: tuple[Path, dict]) -> None:
+    out, summary = smoke_study
+    on_disk = json.loads((out / "study.json").read_text())
+    assert on_disk == summary and list(on_disk) == SCHEMA_KEYS
+    assert on_disk["method"] == "temple" and on_disk["preset"] == "smoke" and on_disk["seeds"] == [0]
+    assert on_disk["base_arm"] == "base" and on_disk["method_arm"] == "progressive"
+    assert on_disk["target"] == "order_preference"
+    assert set(on_disk["arms"]) == {"base", "progressive", "dpo-flipped"} == set(on_disk["intervals"])
+    for arm, metrics in on_disk["arms"].items():
+        for m, vals in metrics.items():
+            assert len(vals) == 1 and 0.0 <= vals[0] <= 1.0, (arm, m, vals)
+            lo, hi = on_disk["intervals"][arm][m]
+            assert lo <= vals[0] <= hi
+    assert (out / "study.html").read_text().count("<table>") >= 3
+
+
+def test_the_blank_probe_is_exactly_chance(smoke_study: tuple[Path, dict]) -> None:
+    # grey frames make a video and its twin the same input: one pair of each group is won, one lost
+    _, summary = smoke_study
+    for arm, metrics in summary["arms"].items():
+        assert metrics["order_preference_blank"] == [0.5], arm
+
+
+def test_each_trained_arm_saved_its_curves_and_model(smoke_study: tuple[Path, dict]) -> None:
+    out, _ = smoke_study
+    details = json.loads((out / "details.json").read_text())
+    prog = details["runs"]["progressive"][0]
+    assert list(prog["curves"]) == ["dpo_r16", "dpo_r8", "dpo_r4", "dpo_r2", "sft"]
+    assert all(c["loss"] for c in prog["curves"].values())
+    assert Path(prog["model"]).is_dir() and prog["model"].endswith("sft")
+    assert set(details["difference_to_base"]) == {"progressive", "dpo-flipped"}
+
+
+def test_rerun_resumes_without_training_and_other_settings_are_refused(smoke_study: tuple[Path, dict]) -> None:
+    out, summary = smoke_study
+    result = out / "seed0" / "arms" / "progressive" / "result.json"
+    before = result.stat().st_mtime_ns
+    again = run_study(TempleStudy(PRESETS["smoke"]), out, [0], arms=["progressive", "dpo-flipped"], quiet=True)
+    assert again.summary == summary and result.stat().st_mtime_ns == before
+    other = replace(PRESETS["smoke"], lr=0.5)
+    with pytest.raises(UserError, match="other settings.*lr"):
+        run_study(TempleStudy(other), out, [0], arms=["progressive"], quiet=True)
+    with pytest.raises(UserError, match="unknown arm"):
+        run_study(TempleStudy(PRESETS["smoke"]), out, [0], arms=["nope"], quiet=True)
+
+
+def test_cli_help_lists_methods_and_presets() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    r = subprocess.run([sys.executable, "-m", "tempoforge.cli", "study", "--help"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0
+    assert "temple" in r.stdout and "quick" in r.stdout and "study.json" in r.stdout
+    bad = subprocess.run([sys.executable, "-m", "tempoforge.cli", "study", "nomethod", "--out", "x"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

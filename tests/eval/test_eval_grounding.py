@@ -55,21 +55,57 @@ def test_etchat_nonfinite_iou_is_zero() -> None:
 
 
 def test_lmms_tvg_fallback_window_and_hull_iou() -> None:
-    # a: "0 to 7" -> "0 - 7" -> hull IoU 7/10 = 0.7 in float64 -> hits 0.7
-    # b: single sentence "starts at 1 and ends at 5" -> one number -> fallback [gt_e+10, gt_e+20] -> 0
-    # c: "from 12 - 14" (2 windows stated: first only) [12, 14] vs [10, 20] -> 2/10 = 0.2
+    # a: "0 to 7" has no keyword sentence -> invalid -> [gt_end + 10, gt_end + 20] = [20, 30] -> IoU 0
+    # b: single sentence "starts at 1 and ends at 5" -> one number -> invalid -> 0
+    # c: "happens in 12 - 14, also 30 - 40": first pair [12, 14] vs [10, 20] -> 2 / 10 = 0.2
+    # d: "happens 0 to 7" -> "0 - 7": hull IoU 7 / 10 = 0.7 in float64 -> hits 0.7
     preds = [
         P("a", [0, 10], "0 to 7"),
         P("b", [0, 10], "It starts at 1 and ends at 5."),
-        P("c", [10, 20], "12 - 14, also 30 - 40"),
+        P("c", [10, 20], "It happens in 12 - 14, also 30 - 40"),
+        P("d", [0, 10], "It happens 0 to 7"),
     ]
     out = score_grounding(preds, "lmms-eval-tvg")
-    assert out["Failed"] == 1
-    assert out["IOU 0.3"] == pytest.approx(100 / 3)  # only a
-    assert out["IOU 0.7"] == pytest.approx(100 / 3)
-    assert out["mIOU"] == pytest.approx((0.7 + 0 + 0.2) * 100 / 3)
+    assert out["Failed"] == 2
+    assert out["IOU 0.3"] == 25.0 and out["IOU 0.7"] == 25.0  # only d: 1 * 100 / 4
+    assert out["mIOU"] == pytest.approx((0 + 0 + 0.2 + 0.7) * 100 / 4)
     d = grounding_details(preds, "lmms-eval-tvg")
-    np.testing.assert_allclose(d.pred[1], [20, 30])  # gt_end + 10, gt_end + 20
+    np.testing.assert_allclose(d.pred[0], [20, 30])  # gt_end + 10, gt_end + 20
+    np.testing.assert_allclose(d.pred[1], [20, 30])
+    assert d.status == ["failed", "failed", "ok", "ok"]
+
+
+def test_lmms_tvg_reproduces_the_script_on_answers_without_its_form() -> None:
+    # GT [0, 10] for all; eval_tvg.py extract_time, then hull IoU max(min e - max s, 0) / (max e - min s)
+    # a "The event happens from 2 to 8 seconds." -> "2 - 8" in a keyword sentence -> [2, 8]: 6 / 10 = 0.6
+    # b "From 2.0 to 8.0 seconds."  -> no keyword sentence -> [20, 30] -> 0
+    # c "2 - 8"                     -> no keyword sentence -> 0
+    # d "It starts at 2 and ends at 8." -> one sentence, one first number -> 0
+    # e "The event happens at 4 seconds." -> a single number -> 0
+    # f "Sorry, I cannot tell when it happens." -> keyword, no number -> 0
+    # g "The event happens in 0–7 s." -> en dash range [0, 7]: 7 / 10 = 0.7 (float64: hits 0.7)
+    # h "It starts at 2.5s\nIt ends at 9.5 s" -> first numbers 2 ("2.5s" reads 2) and 9.5: 7.5 / 10 = 0.75
+    answers = [
+        "The event happens from 2 to 8 seconds.",
+        "From 2.0 to 8.0 seconds.",
+        "2 - 8",
+        "It starts at 2 and ends at 8.",
+        "The event happens at 4 seconds.",
+        "Sorry, I cannot tell when it happens.",
+        "The event happens in 0–7 s.",
+        "It starts at 2.5s\nIt ends at 9.5 s",
+    ]
+    preds = [P(str(i), [0, 10], a) for i, a in enumerate(answers)]
+    out = score_grounding(preds, "lmms-eval-tvg")
+    # hits: >= 0.3 and >= 0.5: a, g, h -> 3 * 100 / 8 = 37.5; >= 0.7: g, h -> 25.0
+    # mIOU = (0.6 + 0.7 + 0.75) * 100 / 8 = 25.625; Failed = b, c, d, e, f
+    assert out["convention"] == "lmms-eval-tvg" and out["Total"] == 8 and out["Failed"] == 5
+    assert (out["IOU 0.3"], out["IOU 0.5"], out["IOU 0.7"]) == (37.5, 37.5, 25.0)
+    assert out["mIOU"] == pytest.approx(25.625, abs=1e-12)
+    # our own lenient parser (strict) reads b, c and d as [2, 8]; the script does not
+    strict = grounding_details(preds, "strict")
+    assert [strict.status[i] for i in (1, 2, 3)] == ["ok", "ok", "ok"]
+    np.testing.assert_allclose(strict.pred[1:4], [[2, 8]] * 3)
 
 
 def test_lmms_harness_bad_pred_and_percentages() -> None:

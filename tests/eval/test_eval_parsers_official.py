@@ -11,48 +11,79 @@ from tempoforge.eval.parsers_official import (
 )
 
 
-def test_lmms_tvg_to_replacement_and_first_pair_only() -> None:
-    # "to" -> "-": "from 12.5 - 20.1 seconds"; two pairs -> first pair only
-    assert parse_lmms_eval_tvg("From 12.5 to 20.1 seconds, and again 30 - 40.") == [[12.5, 20.1]]
+# ---- lmms-eval eval_tvg.py extract_time (HEAD 75571cfe, L20-107); stages: keyword filter, range, number,
+# ---- hh:mm:ss (unreachable), "12s - 15s" fallback, swap, first pair
+def test_lmms_tvg_answers_without_a_keyword_sentence_never_parse() -> None:
+    # L29-33: only sentences containing start/end/happen... are candidates, and every stage reads only them
+    assert parse_lmms_eval_tvg("7 - 14") == []
+    assert parse_lmms_eval_tvg("From 4.0 to 11.0 seconds.") == []  # "from 4.0 - 11.0 seconds.": no keyword
+    assert parse_lmms_eval_tvg("The event does not appear in the video.") == []  # refusal, no keyword
+    assert parse_lmms_eval_tvg("") == []
 
 
-def test_lmms_tvg_to_replacement_inside_words() -> None:
-    # "2 tons 5" has no pair, but lower-casing + "to"->"-" turns "2to5" (and "2 to5") into a pair
-    assert parse_lmms_eval_tvg("step 2to5") == [[2.0, 5.0]]
-    # "photo" -> "pho-": "photo 3" is not preceded by a digit, so nothing pairs
-    assert parse_lmms_eval_tvg("a photo 3 people") == []
+def test_lmms_tvg_to_replacement_in_a_keyword_sentence() -> None:
+    # L22: "to" -> "-" everywhere: "happens from 4.0 - 11.0 seconds." -> range stage (4.0, 11.0)
+    assert parse_lmms_eval_tvg("The event happens from 4.0 to 11.0 seconds.") == [[4.0, 11.0]]
+    # inside a word too: "start time 2to5" -> "start time 2-5"
+    assert parse_lmms_eval_tvg("start time 2to5") == [[2.0, 5.0]]
+    # keywords are substrings: "weekend" contains "end"
+    assert parse_lmms_eval_tvg("weekend 3 - 5") == [[3.0, 5.0]]
 
 
-def test_lmms_tvg_starts_at_ends_at_single_sentence_fails() -> None:
-    # one keyword sentence -> only its first number (5.2) -> odd count truncated -> no pair
-    assert parse_lmms_eval_tvg("The event starts at 5.2 seconds and ends at 10.1 seconds.") == []
-    # two sentences split on "\n": first number of each -> [5.2, 10.1]
-    assert parse_lmms_eval_tvg("It starts at 5.2 seconds.\nIt ends at 10.1 seconds.") == [[5.2, 10.1]]
-
-
-def test_lmms_tvg_clock_answer_fails() -> None:
-    # "00:00:18" gives the number "00" in the keyword stage; one sentence -> one number -> nothing
-    assert parse_lmms_eval_tvg("The event starts at 00:00:18 and ends at 00:00:23.") == []
-
-
-def test_lmms_tvg_no_minus_sign_and_swap() -> None:
-    assert parse_lmms_eval_tvg("-1.0 - 5.0") == [[1.0, 5.0]]
-    assert parse_lmms_eval_tvg("9.5 - 3") == [[3.0, 9.5]]
+def test_lmms_tvg_range_stage_first_keyword_sentence_first_pair() -> None:
+    # sentences split on ! ? newline; "the video 3 - 4 people" has no keyword and is skipped;
+    # the first candidate with a range gives (10, 12) and (13, 15); only the first is kept; en dash accepted
+    text = "the video 3 - 4 people!the event happens in 10 - 12 or 13 - 15"
+    assert parse_lmms_eval_tvg(text) == [[10.0, 12.0]]
+    assert parse_lmms_eval_tvg("It happens in 10–12 s.") == [[10.0, 12.0]]
+    # no sign in the number pattern: "-1.0 - 5.0" reads (1.0, 5.0); a reversed pair is swapped
+    assert parse_lmms_eval_tvg("It happens at -1.0 - 5.0") == [[1.0, 5.0]]
+    assert parse_lmms_eval_tvg("It happens at 9.5 - 3") == [[3.0, 9.5]]
+    # "5..1 - 9": (\d+(?:\.\d+)?) cannot take "5..1"; the match starts at "1": (1, 9); no crash
+    assert parse_lmms_eval_tvg("It starts 5..1 - 9") == [[1.0, 9.0]]
 
 
 def test_lmms_tvg_strips_example_prompt() -> None:
-    text = "A specific example is : 20.8 - 30.0 seconds. The answer: 4 - 6"
+    # without the removal this one sentence (no ! ? newline) would first match 20.8 - 30.0
+    text = "A specific example is : 20.8 - 30.0 seconds. The event happens in 4 - 6"
     assert parse_lmms_eval_tvg(text) == [[4.0, 6.0]]
 
 
-def test_lmms_tvg_malformed_number_is_invalid_not_crash() -> None:
-    assert parse_lmms_eval_tvg("5..1 - 9") == []
+def test_lmms_tvg_number_stage_first_number_per_sentence() -> None:
+    # "." does not split: one sentence -> one first number (5.2) -> odd count truncated -> nothing
+    assert parse_lmms_eval_tvg("The event starts at 5.2 seconds and ends at 10.1 seconds.") == []
+    assert parse_lmms_eval_tvg("The event happens at 5 seconds.") == []  # a single timestamp
+    assert parse_lmms_eval_tvg("I cannot tell when it happens.") == []  # keyword, no number
+    # two sentences: first number of each, paired -> (5.2, 10.1)
+    assert parse_lmms_eval_tvg("It starts at 5.2 seconds.\nIt ends at 10.1 seconds.") == [[5.2, 10.1]]
+    # \b(\d+(?:\.\d+)?)\b: "5.2s" has no word boundary between "2" and "s", so it reads 5
+    assert parse_lmms_eval_tvg("It starts at 5.2s\nIt ends at 9.5 s") == [[5.0, 9.5]]
+    # three sentences: [1, 4, 7] truncated to [1, 4]; swap (9, 3) -> [3, 9]; equal numbers stay [5, 5]
+    assert parse_lmms_eval_tvg("starts 1\nends 4\nhappens again 7") == [[1.0, 4.0]]
+    assert parse_lmms_eval_tvg("It ends at 9\nIt starts at 3") == [[3.0, 9.0]]
+    assert parse_lmms_eval_tvg("It starts at 5\nIt ends at 5") == [[5.0, 5.0]]
+
+
+def test_lmms_tvg_clock_answers() -> None:
+    # one sentence: the first number of "00:00:18" is "00" -> one number -> nothing; the hh:mm:ss stage
+    # would take only the first clock (18) -> one time -> nothing either
+    assert parse_lmms_eval_tvg("The event starts at 00:00:18 and ends at 00:00:23.") == []
+    # two lines: the number stage already pairs the "00"s -> [0, 0] (the hh:mm:ss stage is never reached)
+    assert parse_lmms_eval_tvg("It starts at 00:00:18\nIt ends at 00:00:23") == [[0.0, 0.0]]
+
+
+def test_lmms_tvg_seconds_unit_fallback() -> None:
+    # range stage: "5.2s - 10s" has "s" before the dash -> no match; number stage: one sentence, first
+    # number 5 ("5.2s" reads 5) -> nothing; fallback (\d+(?:\.\d+)?)\s*s?\s*[–-]\s*(...)\s*s? -> (5.2, 10)
+    assert parse_lmms_eval_tvg("The event happens at 5.2s - 10s.") == [[5.2, 10.0]]
+    # fallback also reads keyword sentences only
+    assert parse_lmms_eval_tvg("5.2s - 10s") == []
 
 
 def test_lmms_harness_clock_range_first() -> None:
-    # clock range "0:12 - 0:20" wins; eval_tvg would read "12 - 0" instead
+    # clock range "0:12 - 0:20" wins; eval_tvg would read "12 - 0" instead (in a keyword sentence)
     assert parse_lmms_eval_harness("0:12 - 0:20") == [[12.0, 20.0]]
-    assert parse_lmms_eval_tvg("0:12 - 0:20") == [[0.0, 12.0]]
+    assert parse_lmms_eval_tvg("It happens 0:12 - 0:20") == [[0.0, 12.0]]
 
 
 def test_lmms_harness_clock_times_paired() -> None:

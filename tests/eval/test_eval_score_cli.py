@@ -87,6 +87,40 @@ def test_grounding_score_cli(
     assert json.loads(out.read_text())["IOU@7"] == 50.0
 
 
+def test_lmms_eval_tvg_cli_names_its_convention_and_help_states_the_quirk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a: keyword sentence, "0 to 5" -> [0, 5] vs [0, 10]: hull IoU 5 / 10 = 0.5
+    # b: "0 - 5" has no keyword sentence -> eval_tvg.py replaces it by [20, 30] -> IoU 0 (Failed)
+    # IOU 0.3 = IOU 0.5 = 1 * 100 / 2 = 50.0; IOU 0.7 = 0.0; mIOU = 0.5 * 100 / 2 = 25.0
+    preds = write_lines(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "a", "gt": [0, 10], "answer": "The event happens from 0 to 5 seconds."},
+            {"id": "b", "gt": [0, 10], "answer": "0 - 5"},
+        ],
+    )
+    out = tmp_path / "m.json"
+    argv = ["eval", "score", "--benchmark", "charades-sta", "--convention", "lmms-eval-tvg"]
+    assert main([*argv, "--pred", str(preds), "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == {
+        "convention": "lmms-eval-tvg",
+        "Total": 2,
+        "Failed": 1,
+        "IOU 0.3": 50.0,
+        "IOU 0.5": 50.0,
+        "IOU 0.7": 0.0,
+        "mIOU": 25.0,
+    }
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "score", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ONLY sentences (split on ! ? newline) containing start/end/happen... are read" in text
+    assert "[gt_end + 10, gt_end + 20] (IoU 0)" in text and "--soda-multi-reference" in text
+
+
 def test_qvhighlights_cli_matches_official(datasets_dir: Path, tmp_path: Path) -> None:
     qv = datasets_dir / "annotations" / "qvhighlights"
     out = tmp_path / "qv.json"
@@ -145,6 +179,7 @@ def test_dense_captioning_cli_without_java(tmp_path: Path) -> None:
             str(ref),
             "--tious",
             "0.5",
+            "--soda-multi-reference",
             "--out",
             str(out),
         ],
@@ -161,6 +196,8 @@ def test_dense_captioning_cli_without_java(tmp_path: Path) -> None:
     assert m["METEOR"] == {"0.5": None, "average": None} and m["SODA_c"] is None
     assert m["tokenizer"] == "simple" and m["ROUGE_L"]["0.5"] == pytest.approx(100.0)
     assert "METEOR unavailable" in proc.stdout
+    soda = "SODA_c: fujiso/SODA soda.py (METEOR, type c, multi_reference=True)"
+    assert m["convention"] == f"densevid_eval; {soda}"
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,33 @@ _BENCH_HELP = (
 )
 
 
+_CONVENTIONS_EPILOG = """\
+conventions (--convention):
+  charades-sta (one window per query; every query in the denominator):
+    etchat         default. E.T.Chat eval_grounding.py: E.T.Bench's parser, float32 union IoU (so
+                   [0, 7] vs [0, 10] misses 0.7). Keys R@0.3 R@0.5 R@0.7 mIoU (fractions, 3 dp), Failed.
+    lmms-eval-tvg  lmms-eval's standalone charades_sta/eval_tvg.py, quirks included: every "to" becomes
+                   "-", and ONLY sentences (split on ! ? newline) containing start/end/happen... are read:
+                   the "a - b" ranges of the first such sentence, else the first number of each such
+                   sentence paired, else "12s - 15s". So "7 - 14", "From 4.0 to 11.0 seconds.", a
+                   one-sentence "starts at X and ends at Y", a single time and a refusal are invalid, and an
+                   invalid answer is replaced by the fixed window [gt_end + 10, gt_end + 20] (IoU 0).
+                   Hull IoU. Keys as the script prints them: IOU 0.3 IOU 0.5 IOU 0.7 mIOU (percent,
+                   unrounded), plus Failed (replaced answers).
+    lmms-eval      lmms-eval in-harness charades_sta/utils.py: hull IoU, unparseable -> IoU 0 and bad_pred.
+                   Keys IOU@3 IOU@5 IOU@7 mIOU (percent, unrounded), bad_pred.
+    strict         tempoforge's own lenient parser (ranges, "from X to Y", "starts at X ... ends at Y",
+                   clocks, JSON; refusals recognised), max IoU over all GT spans, refusals and parse
+                   failures counted apart, irrelevant queries scored as refusal accuracy.
+                   Keys R1@0.3 R1@0.5 R1@0.7 mIoU (fractions).
+  mcq: mcq (default) or vinoground.
+  dense-captioning has one convention: densevid_eval P/R/F1 and caption scores, and SODA_c as fujiso/SODA
+    soda.py (METEOR with the GT sentence as hypothesis, type c; videos in both files only; references
+    merged unless --soda-multi-reference).
+The metrics JSON and the report name the convention used ("convention"; SODA_c.multi_reference).
+"""
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     from tempoforge.eval.score import BENCHMARKS
 
@@ -36,7 +63,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--convention",
         default=None,
         help="scoring convention: charades-sta: etchat (default), lmms-eval-tvg, lmms-eval, strict; "
-        "mcq: mcq (default) or vinoground",
+        "mcq: mcq (default) or vinoground (each explained below)",
     )
     p.add_argument(
         "--tious",
@@ -47,6 +74,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-captions", action="store_true", help="dense-captioning: skip caption scores")
     p.add_argument("--no-soda", action="store_true", help="dense-captioning: skip SODA_c")
+    p.add_argument(
+        "--soda-multi-reference",
+        action="store_true",
+        help="dense-captioning: SODA_c scores each --gt file alone and keeps, per video, the file with the "
+        "best F (soda.py --multi_reference). Default, as soda.py: off, the files' events are merged into "
+        "one reference sorted by start",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the garbage captions for unmatched predictions"
     )
@@ -61,6 +95,7 @@ def _run(args: argparse.Namespace) -> object:
             "tious": args.tious,
             "captions": not args.no_captions,
             "soda": not args.no_soda,
+            "soda_multi_reference": args.soda_multi_reference,
             "seed": args.seed,
         }
     t0 = time.perf_counter()
@@ -102,6 +137,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="print a metrics table and write metrics JSON",
         description="Score a prediction file under the benchmark's official convention; prints a table and "
         "optionally writes the metrics (official key names and nesting) as JSON, atomically.",
+        epilog=_CONVENTIONS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(sc)
     sc.add_argument("--out", type=Path, default=None, help="write the metrics JSON here (atomic)")
@@ -112,6 +149,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score a prediction file and write one self-contained HTML page: metrics table, "
         "timelines of GT vs predicted spans for the best and worst queries, the IoU distribution and "
         "parse-failure examples (matplotlib PNGs embedded).",
+        epilog=_CONVENTIONS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(rp)
     rp.add_argument("--out", type=Path, required=True, help="the HTML file to write")

@@ -4,10 +4,12 @@ They differ from each other, and from :mod:`tempoforge.eval.parsing`, on purpose
 only reproducible with the parser that produced it. Each function follows the original regexes and
 control flow (read from the public sources named below), quirks included; our code, not a copy.
 
-- :func:`parse_lmms_eval_tvg` — ``lmms_eval/tasks/charades_sta/eval_tvg.py`` ``extract_time`` (TimeChat
-  lineage): lower-case, drop the example prompt, replace EVERY ``"to"`` substring with ``"-"``; all
-  ``a - b`` pairs (number pattern ``\\d+\\.*\\d*``: no sign, so ``-1 - 5`` is ``[1, 5]``); else the first
-  number of each keyword sentence (split on ``!?\\n``), paired; else hh:mm:ss; swap; FIRST pair only.
+- :func:`parse_lmms_eval_tvg` — ``lmms_eval/tasks/charades_sta/eval_tvg.py`` ``extract_time`` as of
+  lmms-eval HEAD (TimeChat lineage, rewritten in commit f1e52005): lower-case, drop the example prompt,
+  replace EVERY ``"to"`` substring with ``"-"``; then, reading ONLY sentences (split on ``!?\\n``) that
+  contain a keyword: ``a - b`` / ``a – b`` ranges of the first such sentence with one, else the first
+  number of each keyword sentence paired, else hh:mm:ss (unreachable), else a ``12s - 15s`` fallback;
+  swap; FIRST pair only. An answer with no keyword (``"7 - 14"``, ``"From 4 to 11 seconds."``) is invalid.
 - :func:`parse_lmms_eval_harness` — current ``charades_sta/utils.py`` ``extract_time``: same
   pre-processing; per keyword sentence (all sentences when none has a keyword): clock ranges, then
   ``a - b`` / ``a – b`` ranges, then clock times paired, then the first number of each sentence paired,
@@ -20,9 +22,11 @@ control flow (read from the public sources named below), quirks included; our co
 
 Deviations (documented values instead of crashes, METRICS.md preamble): where the original would raise
 on a malformed number (``float("1..2")``, matched by ``\\d+\\.*\\d*``), the ETBench TVG parser returns
-``None`` (a counted failure) and the lmms-eval parsers return ``[]`` (an invalid prediction). The hh:mm:ss
-fallbacks of ``eval_tvg.py`` / ``tvg_format`` call ``str.count`` on a regex tuple and can never produce a
-window that the keyword stage would not have produced first; they are kept (fixed) for readability only.
+``None`` (a counted failure); the lmms-eval number pattern ``\\d+(?:\\.\\d+)?`` cannot produce one. The
+hh:mm:ss fallback of ``tvg_format`` calls ``str.count`` on a regex tuple, and the one of ``eval_tvg.py``
+(correct, single group) is reached only when the number stage before it found fewer than two numbers,
+which leaves fewer than two clock times too: neither can produce a window; both are kept (fixed) for
+readability only.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ LMMS_EVAL_EXAMPLE_PROMPT = "a specific example is : 20.8 - 30.0 seconds"
 
 _KEYWORDS = ("starts", "ends", "happens in", "start time", "end time", "start", "end", "happen")
 
-# Shared by eval_tvg.py and tvg_format: `\d+\.*\d*` (zero or more dots: "5." and "5..1" match).
+# E.T.Bench tvg_format (and eval_tvg.py before f1e52005): `\d+\.*\d*` (zero or more dots: "5.", "5..1").
 _PAIR_DASH = re.compile(r"(\d+\.*\d*)\s*-\s*(\d+\.*\d*)")
 _PAIR_TO = re.compile(r"(\d+\.*\d*)\s* to \s*(\d+\.*\d*)")
 _FIRST_NUMBER = re.compile(r"\b(\d+\.\d+\b|\b\d+)\b")
 _HMS = re.compile(r"\b(\d{1,2}:\d{2}:\d{2})\b")
 
-# lmms-eval harness (utils.py).
+# lmms-eval harness (utils.py); _H_RANGE, _H_NUMBER and _H_FALLBACK are also eval_tvg.py's main_pattern,
+# time_number_pattern and fallback_pattern (L37-40), and _HMS its time_format_pattern (L39).
 _H_CLOCK_RANGE = re.compile(r"\b(\d{1,2}:\d{2}(?::\d{2})?)\s*[–-]\s*(\d{1,2}:\d{2}(?::\d{2})?)\b")
 _H_RANGE = re.compile(r"(\d+(?:\.\d+)?)\s*[–-]\s*(\d+(?:\.\d+)?)")
 _H_NUMBER = re.compile(r"\b(\d+(?:\.\d+)?)\b")
@@ -91,21 +96,52 @@ def _hms_paired(candidates: list[str]) -> list[tuple[float, float]]:
     return [(times[i], times[i + 1]) for i in range(0, len(times), 2)]
 
 
-def parse_lmms_eval_tvg(text: str) -> list[Window]:
-    """``eval_tvg.py`` ``extract_time``: at most one ``[start, end]`` (``[]`` when nothing parses).
+def _first_sentence_pairs(candidates: list[str], pattern: re.Pattern[str]) -> list[tuple[float, float]]:
+    """Every ``(a, b)`` match of ``pattern`` in the FIRST candidate sentence that has one (``[]`` if none)."""
+    for sentence in candidates:
+        found = pattern.findall(sentence)
+        if found:
+            return [(float(a), float(b)) for a, b in found]
+    return []
 
-    The caller replaces anything but exactly one window by ``[gt_end + 10, gt_end + 20]``.
+
+def parse_lmms_eval_tvg(text: str) -> list[Window]:
+    """``eval_tvg.py`` ``extract_time`` (lmms-eval HEAD): at most one ``[start, end]``, ``[]`` when none.
+
+    Followed line by line (lmms-eval ``lmms_eval/tasks/charades_sta/eval_tvg.py`` L20-107, unchanged since
+    commit f1e52005, 2025-10-17, through HEAD 75571cfe):
+
+    1. ``text.lower()``, remove :data:`LMMS_EVAL_EXAMPLE_PROMPT`, replace EVERY ``"to"`` with ``"-"`` (L22:
+       ``"from 4 to 11"`` -> ``"from 4 - 11"``, ``"photo"`` -> ``"pho-"``).
+    2. Split on ``!``, ``?`` and newline (NOT on ``.``) and keep only the *candidate* sentences that contain
+       a keyword substring (``starts ends happens in start time end time start end happen``; ``"weekend"``
+       counts). EVERY stage below reads candidates only, so an answer without a keyword never parses:
+       ``"7 - 14"`` and ``"From 4.0 to 11.0 seconds."`` give ``[]`` (L29-33, L47).
+    3. Range stage (L47-51): in the first candidate sentence with a ``(\\d+(?:\\.\\d+)?)\\s*[–-]\\s*(...)``
+       match, all its matches (hyphen or en dash; no sign, so ``-1 - 5`` is ``(1, 5)``).
+    4. Else the number stage (L57-65): the first ``\\b(\\d+(?:\\.\\d+)?)\\b`` of each candidate sentence
+       (``"5.2s"`` reads as ``5``: no word boundary between ``2`` and ``s``), an odd count truncated,
+       paired in order. One sentence ``"starts at 4 and ends at 11"`` gives one number, so nothing; a
+       two-line ``hh:mm:ss`` answer gives ``(0, 0)`` (the first number of ``"00:00:18"`` is ``00``).
+    5. Else the ``hh:mm:ss`` stage (L69-86): the first clock time of each candidate, paired. Unreachable:
+       every sentence with a clock time also has a number for stage 4, so stage 4 already paired them.
+    6. Else the fallback (L89-97): like stage 3 but allowing an ``s`` unit before the dash and after the
+       end (``"12s - 15s"``), again in the first candidate sentence with a match.
+    7. Each pair becomes ``[a, b]`` if ``b > a`` else ``[b, a]``; only the first is kept (L99-107).
+
+    The caller (``__main__``, L133-136) replaces anything but exactly one window by ``[gt_end + 10,
+    gt_end + 20]``: a fixed window, not a random one, whose IoU with the GT is always 0. The numbers cannot
+    fail ``float()`` (the pattern has at most one dot), so no answer makes this parser raise.
     """
     para = text.lower().replace(LMMS_EVAL_EXAMPLE_PROMPT, "").replace("to", "-")
     _, candidates = _keyword_sentences(para)
-    try:
-        pairs: list[tuple[float, float]] = [(float(a), float(b)) for a, b in _PAIR_DASH.findall(para)]
-        if not pairs:
-            pairs = _first_numbers_paired(candidates, _FIRST_NUMBER)
-        if not pairs:
-            pairs = _hms_paired(candidates)
-    except ValueError:  # float("5..1"): the original raises; documented as an invalid prediction
-        return []
+    pairs = _first_sentence_pairs(candidates, _H_RANGE)
+    if not pairs:
+        pairs = _first_numbers_paired(candidates, _H_NUMBER)
+    if not pairs:
+        pairs = _hms_paired(candidates)
+    if not pairs:
+        pairs = _first_sentence_pairs(candidates, _H_FALLBACK)
     return _swap(pairs)[:1]
 
 

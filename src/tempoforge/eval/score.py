@@ -152,10 +152,16 @@ def score_dense_files(
     tious: Sequence[float] | None = None,
     captions: bool = True,
     soda: bool = True,
+    soda_multi_reference: bool = False,
     seed: int = 0,
     progress: bool = False,
 ) -> ScoreResult:
-    """Dense captioning: densevid P/R/F1, caption scores (pycocoevalcap) and SODA_c."""
+    """Dense captioning: densevid P/R/F1, caption scores (pycocoevalcap) and SODA_c.
+
+    SODA_c follows fujiso/SODA ``soda.py`` (METEOR, type c); ``soda_multi_reference`` is its
+    ``--multi_reference`` (default off: the reference files are merged per video). The ``SODA_c`` entry
+    records the option as ``multi_reference``.
+    """
     import numpy as np
 
     from tempoforge.eval.metrics.captions import densevid_caption_scores, java_available
@@ -193,7 +199,9 @@ def score_dense_files(
             warnings.append("java not found: METEOR unavailable, simple tokenizer used instead of PTB")
     if soda:
         if java_available():
-            metrics["SODA_c"] = soda_c(sub, ref_events, progress=progress)
+            metrics["SODA_c"] = soda_c(
+                sub, ref_events, multi_reference=soda_multi_reference, progress=progress
+            )
         else:
             metrics["SODA_c"] = None
             warnings.append("java not found: SODA_c (METEOR-based) unavailable")
@@ -213,9 +221,11 @@ def score_dense_files(
                 "answer": "",
             }
         )
-    return ScoreResult(
-        "dense-captioning", metrics, {"rows": rows, "iou_name": "mean best tIoU of the predictions"}, warnings
-    )
+    soda_name = f"SODA_c: fujiso/SODA soda.py (METEOR, type c, multi_reference={soda_multi_reference})"
+    convention = f"densevid_eval; {soda_name}" if soda else "densevid_eval"
+    metrics["convention"] = convention
+    details = {"rows": rows, "iou_name": "mean best tIoU of the predictions", "convention": convention}
+    return ScoreResult("dense-captioning", metrics, details, warnings)
 
 
 def _scale(row: Any) -> Any:

@@ -179,18 +179,12 @@ class CaptionScorer:
                     out[name] = float(v)
         return out
 
-    def meteor_matrix(self, refs: Sequence[str], hyps: Sequence[str]) -> np.ndarray:
-        """``(len(refs), len(hyps))`` sentence METEOR of every tokenized hypothesis against every reference."""
+    @property
+    def meteor(self) -> Any:
+        """The pycocoevalcap ``Meteor`` scorer (one Java process); ``RuntimeError`` when unavailable."""
         if self._meteor is None:
-            raise RuntimeError("METEOR is unavailable: no 'java' on PATH")
-        out = np.zeros((len(refs), len(hyps)))
-        if not refs or not hyps:
-            return out
-        res = {i: [h] for i, h in enumerate(hyps)}
-        for g, ref in enumerate(refs):
-            _, scores = self._meteor.compute_score({i: [ref] for i in range(len(hyps))}, res)
-            out[g] = scores
-        return out
+            raise RuntimeError("METEOR is unavailable (no 'java' on PATH, or not among the metrics)")
+        return self._meteor
 
 
 def caption_scores(

@@ -9,7 +9,7 @@ convention        parser                      IoU                   invalid pred
 ``etchat``        ``parse_etbench_tvg``, 1st  union, float32 torch  not exactly 2 numbers:       fractions, 3 dp
                   window (or ``pred``)        (0.7 -> 0.69999999)   Failed, IoU 0
 ``lmms-eval-tvg`` ``parse_lmms_eval_tvg``     hull, float64         not exactly 1 window:        percent, unrounded
-                                                                    ``[gt_e + 10, gt_e + 20]``
+                  (keyword sentences only)                          ``[gt_e + 10, gt_e + 20]``
 ``lmms-eval``     ``parse_lmms_eval_harness`` hull (0 if hull<=0)   IoU 0, ``bad_pred`` += 1     percent, unrounded
 ``strict``        ours (``parse_spans``)      union float64, max    parse failures and refusals  fractions, unrounded
                                               over ALL GT spans     counted apart, IoU 0
@@ -21,10 +21,15 @@ E.T.Bench's parser. The official conventions use the FIRST GT window (Charades-S
 uses all of them. A query with no GT (an irrelevant query) is only scored by ``strict``, as refusal
 accuracy; the official conventions reject it with a :class:`~tempoforge.errors.UserError`.
 
+``lmms-eval-tvg`` follows the standalone script as it is at lmms-eval HEAD, quirks included (see
+:func:`score_lmms_eval_tvg`): only sentences with a keyword are read, so ``"7 - 14"`` or ``"From 4 to 11
+seconds."`` are invalid there and scored IoU 0, while ``strict`` / ``etchat`` read them.
+
 Deviations: a given ``pred`` with a non-finite number is an invalid prediction (a counted failure) in
-every convention, never a NaN in the means. The standalone ``eval_tvg.py`` raises ``ZeroDivisionError`` when the hull is 0 (two identical
-zero-length windows); here that IoU is 0. Threshold tests compare float64 values (the float32 IoU is
-widened first, as ``tensor.item()`` does), never float32 against a float32-rounded threshold.
+every convention, never a NaN in the means. The standalone ``eval_tvg.py`` raises ``ZeroDivisionError``
+when the hull is 0 (two identical zero-length windows); here that IoU is 0. Threshold tests compare float64
+values (the float32 IoU is widened first, as ``tensor.item()`` does), never float32 against a
+float32-rounded threshold.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ __all__ = [
     "GroundingDetails",
     "grounding_details",
     "score_grounding",
+    "score_lmms_eval_tvg",
 ]
 
 THRESHOLDS = (0.3, 0.5, 0.7)
@@ -217,6 +223,32 @@ def _score_lmms(preds: Sequence[Prediction], harness: bool) -> dict[str, object]
     return out
 
 
+def score_lmms_eval_tvg(preds: Sequence[Prediction]) -> dict[str, object]:
+    """Convention ``lmms-eval-tvg``: lmms-eval's standalone ``lmms_eval/tasks/charades_sta/eval_tvg.py``.
+
+    Reproduces the script at lmms-eval HEAD (75571cfe; its parser last changed in f1e52005), quirks
+    included:
+
+    - Answers are read by :func:`~tempoforge.eval.parsers_official.parse_lmms_eval_tvg` (``extract_time``,
+      L20-107): ``"to"`` becomes ``"-"`` everywhere, and ONLY sentences (split on ``! ? newline``, not on
+      ``.``) that contain a keyword (start/end/happen...) are read: first the ``a - b`` ranges of the first
+      such sentence that has one, else the first number of each keyword sentence paired in order (an odd
+      count dropped), else a ``12s - 15s`` fallback; each pair swapped to ``[min, max]``; the first kept.
+      So ``"7 - 14"``, ``"From 4.0 to 11.0 seconds."``, a single sentence ``"starts at 4 and ends at 11"``
+      (one first number), a single timestamp and a refusal all give no window.
+    - Anything but exactly one window is replaced by the FIXED window ``[gt_end + 10, gt_end + 20]``
+      (L134-136; not random), whose hull IoU with the GT is always 0; it stays in the denominator.
+    - IoU ``max(min e - max s, 0) / (max e - min s)`` in float64 (L110-115); hits ``IoU >= t``.
+    - Output as the script prints it (L147): ``IOU 0.3``, ``IOU 0.5``, ``IOU 0.7`` = ``hits * 100 / N`` and
+      ``mIOU`` = ``sum(IoU) * 100 / N``, unrounded; plus ``Failed`` (the replaced answers), ``Total`` and
+      ``convention``.
+
+    Deviations: a hull of 0 (identical zero-length windows; the script raises ``ZeroDivisionError``) gives
+    IoU 0. A record with ``pred`` (no text) is scored on that window, exactly one window by construction.
+    """
+    return _score_lmms(preds, harness=False)
+
+
 def _score_strict(preds: Sequence[Prediction]) -> dict[str, object]:
     d = _details_strict(preds)
     st = np.array(d.status)
@@ -249,7 +281,7 @@ _DETAILS: dict[str, Callable[[Sequence[Prediction]], GroundingDetails]] = {
 
 CONVENTIONS: dict[str, Callable[[Sequence[Prediction]], dict[str, object]]] = {
     "etchat": _score_etchat,
-    "lmms-eval-tvg": lambda preds: _score_lmms(preds, harness=False),
+    "lmms-eval-tvg": score_lmms_eval_tvg,
     "lmms-eval": lambda preds: _score_lmms(preds, harness=True),
     "strict": _score_strict,
 }

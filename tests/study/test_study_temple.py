@@ -65,7 +65,7 @@ def test_rerun_resumes_without_training_and_other_settings_are_refused(smoke_stu
     again = run_study(TempleStudy(PRESETS["smoke"]), out, [0], arms=["progressive", "dpo-flipped"], quiet=True)
     assert again.summary == summary and result.stat().st_mtime_ns == before
     other = replace(PRESETS["smoke"], lr=0.5)
-    with pytest.raises(UserError, match="other settings.*lr"):
+    with pytest.raises(UserError, match=r"other settings.*lr"):
         run_study(TempleStudy(other), out, [0], arms=["progressive"], quiet=True)
     with pytest.raises(UserError, match="unknown arm"):
         run_study(TempleStudy(PRESETS["smoke"]), out, [0], arms=["nope"], quiet=True)

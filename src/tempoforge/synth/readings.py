@@ -14,6 +14,7 @@ come from the ground truth (:func:`oracle_clip_readings`, which uses the ``rever
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,7 @@ def contradiction(readings: Sequence[ClipReading]) -> str | None:
             merged[-1] = ClipReading(r.caption, None, merged[-1].objects_in, r.objects_out)
         else:
             merged.append(r)
-    for a, b in zip(merged, merged[1:]):
+    for a, b in itertools.pairwise(merged):
         if a.objects_out is None or b.objects_in is None:
             continue
         before, after = dict(a.objects_out), dict(b.objects_in)

@@ -1,6 +1,8 @@
 """``tempoforge demo``: the main job end to end on TempoWorld, on a CPU, with every output kept.
 
 Stages (``demo/stages.py``): world -> curate -> base model -> eval before -> TEMPLE -> eval after -> report.
+The world, the base model, TEMPLE's data and settings and the evaluation are the TEMPLE study's
+(``tempoforge study temple``, ``study/temple.py``) at its ``quick`` sizes.
 Each writes under ``OUT/<stage>/``; ``OUT/summary.json`` holds every stage's summary and ``OUT/report.html``
 the figures. Deterministic for a seed (single-threaded torch, seeded data and training).
 """
@@ -38,21 +40,22 @@ def run_demo(out: Path, *, preset: str = "tiny", seed: int = 0, quiet: bool = Fa
         print(f"[{k}/{len(STAGES)}] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}", flush=True)
         ctx.results[name] = fn(ctx)
         print(f"      done in {time.perf_counter() - t0:.0f} s  {_summary_line(name, ctx.results[name])}", flush=True)
-    summary: dict[str, Any] = {k: {kk: vv for kk, vv in v.items() if kk != "rows"} for k, v in ctx.results.items()}
+    summary: dict[str, Any] = {k: {kk: vv for kk, vv in v.items() if kk not in ("rows", "scores")}
+                              for k, v in ctx.results.items()}
     summary["total_seconds"] = round(time.perf_counter() - t_start, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return ctx
 
 
 def _print_table(ctx: DemoContext) -> None:
-    from tempoforge.demo.report import headline_metrics
+    from tempoforge.demo.report import LABELS
 
-    before = headline_metrics(ctx.results["eval_before"])
-    after = headline_metrics(ctx.results["eval_after"])
-    width = max(len(k) for k in before)
-    print(f"\n{'metric (held-out)':<{width}}   before -> after")
+    before, after = ctx.results["eval_before"]["metrics"], ctx.results["eval_after"]["metrics"]
+    width = max(len(LABELS.get(k, k)) for k in before)
+    print(f"\n{'metric (held-out)':<{width}}   before -> after   (after - before [95 % interval over held-out videos])")
     for k, v in before.items():
-        print(f"{k:<{width}}   {v:6.3f} -> {after.get(k, float('nan')):6.3f}")
+        d, lo, hi = after[k]["difference"]
+        print(f"{LABELS.get(k, k):<{width}}   {v['value']:6.3f} -> {after[k]['value']:6.3f}   ({d:+.3f} [{lo:+.3f}, {hi:+.3f}])")
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -72,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "videos and write report.html. Every stage's outputs are kept.")
     p.add_argument("--out", default="tempoforge-demo", help="output folder (default: ./tempoforge-demo)")
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
-                   help="tiny: the full demo (~15 min on 2 cores); smoke: a 1-minute wiring check")
+                   help="tiny: the full demo (<= 10 min on 2 cores); smoke: a 1-minute wiring check")
     p.add_argument("--seed", type=int, default=0, help="random seed (the demo is deterministic for a seed)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for the tiny model)")
     p.set_defaults(func=_main)

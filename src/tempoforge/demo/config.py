@@ -1,9 +1,11 @@
-"""Sizes of a demo run. ``tiny`` is what ``make demo`` runs (under 15 minutes on 2 CPU cores); ``smoke``
-is a one-minute version for the test suite (it shows the wiring, not learning)."""
+"""Sizes of a demo run. The demo runs the TEMPLE study's method arm at the study's own sizes (``tiny`` uses
+the study's ``quick`` preset, ``smoke`` its seconds-long one), so what the demo prints is what
+``tempoforge study temple`` measures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 __all__ = ["PRESETS", "DemoConfig", "demo_preset"]
 
@@ -14,26 +16,19 @@ class DemoConfig:
 
     seed: int = 0
     family: str = field(default="qwen2_5_vl", metadata={"help": "tiny model family"})
-    train_videos: int = 160
-    heldout_videos: int = 32
-    fps: float = 1.0
-    max_frames: int = 16
-    base_steps: int = 700
-    base_batch: int = 16
-    base_lr: float = 3e-3
-    stage_steps: int = 20
-    stage_batch: int = 8
-    dpo_lr: float = 1e-3
-    sft_steps: int = 30
-    eval_queries: int = 64
-    eval_pairs: int = 64
+    study: str = field(default="quick", metadata={"help": "the TEMPLE study preset whose sizes the demo uses"})
     curate_videos: int = 12
+
+    def temple_preset(self) -> Any:
+        """The ``study.temple.TemplePreset`` the demo's world, base model, TEMPLE run and evaluation use."""
+        from tempoforge.study.temple import PRESETS as STUDY_PRESETS
+
+        return STUDY_PRESETS[self.study]
 
 
 PRESETS: dict[str, DemoConfig] = {
     "tiny": DemoConfig(),
-    "smoke": DemoConfig(train_videos=12, heldout_videos=6, base_steps=6, base_batch=4, stage_steps=2,
-                        stage_batch=2, sft_steps=2, eval_queries=6, eval_pairs=6, curate_videos=3, max_frames=8),
+    "smoke": DemoConfig(study="smoke", curate_videos=3),
 }
 
 

@@ -13,15 +13,31 @@ if TYPE_CHECKING:
 __all__ = ["headline_metrics", "write_demo_report"]
 
 
+LABELS = {
+    "order_preference": "arrow of time: prefers the true reading over the time-reversed one",
+    "order_preference_blank": "  the same with grey frames (chance by construction)",
+    "grounding_r1_at_0.7": "grounding R@1 IoU=0.7",
+    "grounding_miou": "grounding mIoU",
+    "grounding_miou_blank": "  grounding mIoU with grey frames",
+}
+
+
 def headline_metrics(result: dict[str, Any]) -> dict[str, float]:
-    """The numbers the summary table compares: grounding R@1 / mIoU (etchat) and the order-preference rate."""
-    et = result["etchat"]
-    out = {f"grounding R@1 IoU={t}": float(et[f"R@{t}"]) for t in ("0.3", "0.5", "0.7")}
-    out["grounding mIoU"] = float(et["mIoU"])
-    out["order preference (held-out pairs)"] = float(result["preference"]["accuracy"])
-    for kind, v in result["preference"]["by_kind"].items():
-        out[f"  preference on {kind}"] = float(v)
-    return out
+    """The numbers the summary table compares (held-out, fractions): the arrow-of-time probe and grounding,
+    each also with grey frames."""
+    return {LABELS.get(k, k): float(v["value"]) for k, v in result["metrics"].items()}
+
+
+def _interval(v: dict[str, Any]) -> str:
+    lo, hi = v["interval"]
+    return f"{_fmt(v['value'])} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _difference(v: dict[str, Any]) -> str:
+    if "difference" not in v:
+        return ""
+    d, lo, hi = v["difference"]
+    return f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def _png(fig: Any) -> str:
@@ -52,7 +68,7 @@ def _bars(before: dict[str, float], after: dict[str, float]) -> Any:
     xs = range(len(keys))
     ax.bar([x - 0.2 for x in xs], [before[k] for k in keys], width=0.4, label="before TEMPLE", color="#868e96")
     ax.bar([x + 0.2 for x in xs], [after[k] for k in keys], width=0.4, label="after TEMPLE", color="#1971c2")
-    ax.set_xticks(list(xs), [k.replace(" (held-out pairs)", "") for k in keys], fontsize=8)
+    ax.set_xticks(list(xs), [k.split(":")[0] for k in keys], fontsize=8)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     ax.set_title("held-out metrics before and after TEMPLE")
@@ -109,8 +125,9 @@ def write_demo_report(ctx: DemoContext) -> Path:
     curves = {"base SFT": res["base"]["loss"]}
     for name, c in res["temple"]["curves"].items():
         curves[name] = c["loss"]
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(before[k])}</td><td>{_fmt(after.get(k, math.nan))}</td></tr>"
-                   for k in before)
+    mb, ma = res["eval_before"]["metrics"], res["eval_after"]["metrics"]
+    rows = "".join(f"<tr><td>{html.escape(LABELS.get(k, k))}</td><td>{_interval(mb[k])}</td><td>{_interval(ma[k])}</td>"
+                   f"<td>{_difference(ma[k])}</td></tr>" for k in mb)
     import base64
 
     show_img = f'<img src="data:image/png;base64,{base64.b64encode(show_png.read_bytes()).decode()}" style="max-width:100%">'
@@ -120,14 +137,22 @@ def write_demo_report(ctx: DemoContext) -> Path:
 td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}} td:first-child{{text-align:left}}
 h2{{border-bottom:1px solid #ddd}} code{{background:#f4f4f4}}</style></head><body>
 <h1>tempoforge demo</h1>
-<p>TempoWorld videos ({res['world']['train_videos']} train, {res['world']['heldout_videos']} held-out) &rarr;
-curation &rarr; a tiny {html.escape(ctx.config.family)} trained from scratch &rarr; TEMPLE
-({res['temple']['pairs']} perturbation pairs, stages {', '.join(res['temple']['stages'])}) &rarr; evaluation on held-out
-videos. Seed {ctx.config.seed}; every stage's outputs are in <code>{html.escape(str(ctx.out))}</code>.</p>
+<p>TempoWorld videos ({res['world']['train_videos']} train: the starting model learns from the first
+{res['world']['base_videos']}, TEMPLE from the other {res['world']['temple_videos']}; {res['world']['heldout_videos']}
+held-out from another world seed; every video comes with its time-reversed twin) &rarr; curation &rarr; a tiny
+{html.escape(ctx.config.family)} trained from scratch &rarr; TEMPLE ({res['temple']['pairs']} perturbation pairs,
+stages {', '.join(res['temple']['stages'])}) &rarr; evaluation on held-out videos. Seed {ctx.config.seed}; every
+stage's outputs are in <code>{html.escape(str(ctx.out))}</code>. This is the method arm of
+<code>tempoforge study temple --preset {html.escape(ctx.config.study)}</code>, which also runs the paper's ablations
+and the controls.</p>
 <h2>Before and after TEMPLE</h2>
-<table><tr><th>metric (held-out)</th><th>before</th><th>after</th></tr>{rows}</table>
-<p>Grounding is scored under the <code>etchat</code> convention (R@1 at IoU thresholds, failed parses count as 0).
-Order preference: how often log p(correct chronological description) &gt; log p(perturbed one).</p>
+<table><tr><th>metric (held-out)</th><th>before [95 %]</th><th>after [95 %]</th><th>after &minus; before [95 %]</th></tr>{rows}</table>
+<p>Intervals: bootstrap over held-out videos (a video and its twin resampled together); the difference is paired.
+Arrow of time: for a held-out video and its time-reversed twin, how often the model gives the true chronological
+description a higher log-probability than the twin's (the same events read backwards, each action replaced by its
+opposite). Every description is the right answer for one video and the wrong one for the other, so a model that
+does not look at the frames scores exactly 0.5: the grey-frames rows show it. Grounding is scored under the
+<code>etchat</code> convention (failed parses count as 0).</p>
 {_png(_bars(before, after))}
 <h2>What the model sees: frames with their true times</h2>{_array_png(sheet)}
 <h2>Ground truth of a held-out video</h2>{show_img}

@@ -12,6 +12,7 @@ __all__ = ["STUDIES", "register"]
 # method -> module with PRESETS (name -> preset with .seeds) and make_study(preset, quiet)
 STUDIES: dict[str, str] = {
     "temple": "tempoforge.study.temple",
+    "tempo-r0": "tempoforge.study.tempo_r0",
 }
 
 DESCRIPTION = """Run a method's ablation study on TempoWorld and write OUT/study.json, OUT/details.json and

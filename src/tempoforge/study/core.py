@@ -72,8 +72,8 @@ class MethodStudy(Protocol):
         """Train ``arm`` from the starting model (resumable) under ``work``."""
         ...
 
-    def evaluate(self, model: str, prepared: Any, work: Path) -> dict[str, GroupScores]:
-        """Per-group item scores of every metric of ``model`` on the held-out data."""
+    def evaluate(self, arm: str, model: str, prepared: Any, work: Path) -> dict[str, GroupScores]:
+        """Per-group item scores of every metric of ``arm``'s ``model`` on the held-out data."""
         ...
 
 
@@ -99,7 +99,7 @@ def _run_one(study: MethodStudy, arm: str, seed: int, prepared: Any, out: Path) 
     t0 = time.perf_counter()
     run = ArmRun(study.base_model(prepared)) if arm == study.base_arm else study.train_arm(arm, seed, prepared, work)
     t1 = time.perf_counter()
-    scores = study.evaluate(run.model, prepared, work)
+    scores = study.evaluate(arm, run.model, prepared, work)
     result = {"arm": arm, "seed": seed, "model": run.model, "curves": run.curves,
               "train_seconds": round(t1 - t0, 1), "eval_seconds": round(time.perf_counter() - t1, 1),
               "scores": {m: {g: list(map(float, v)) for g, v in s.items()} for m, s in scores.items()}}

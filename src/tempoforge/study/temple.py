@@ -115,7 +115,8 @@ def _video(p: TemplePreset, blank: bool = False) -> Any:
     return VideoSettings(fps=p.fps, max_frames=p.max_frames, strategy="mrope", blank=blank)
 
 
-def _index(video_id: str) -> int:
+def video_index(video_id: str) -> int:
+    """``tw00012`` -> 12."""
     return int(video_id.lstrip("tw").split("_")[0])
 
 
@@ -190,7 +191,7 @@ def make_pairs(ann: Path, p: TemplePreset, seed: int, out: Path, keep: Any = Non
     return path
 
 
-def _group_of(ann: Path) -> dict[str, str]:
+def group_of(ann: Path) -> dict[str, str]:
     """Held-out video id -> its group (the original of a twin pair)."""
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.records import DenseCaptionSample
@@ -210,7 +211,7 @@ def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> d
     from tempoforge.train.dpo import preference_margins
 
     ann = heldout / "annotations"
-    group = _group_of(ann)
+    group = group_of(ann)
     lm = load(model)
     lm.model.eval()
     probe = mirror_probe_pairs(list(read_jsonl(ann / "dense.jsonl", DenseCaptionSample)), p.clips, root=ann)
@@ -235,6 +236,60 @@ def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> d
                 scores["grounding_miou"].setdefault(g, []).append(iou)
                 scores["grounding_r1_at_0.7"].setdefault(g, []).append(1.0 if iou >= 0.7 else 0.0)
     return dict(scores)
+
+
+def generate_worlds(p: TemplePreset, seed: int, root: Path, quiet: bool = True) -> tuple[Path, Path]:
+    """The training world (``base_videos + temple_videos``) and the held-out world (another world seed)."""
+    from tempoforge.world import generate_world
+
+    cfg = temple_world_config()
+    train = generate_world(root / "train", p.base_videos + p.temple_videos, seed=1000 * seed + 1, config=cfg,
+                           progress=not quiet).root
+    heldout = generate_world(root / "heldout", p.heldout_videos, seed=1000 * seed + 2, config=cfg,
+                             progress=not quiet).root
+    return train, heldout
+
+
+def prepare_seed(p: TemplePreset, seed: int, world_root: Path, work: Path, quiet: bool = True) -> Prepared:
+    """Worlds, the starting model (on the first ``base_videos``), and TEMPLE's pairs and SFT data (on the
+    rest) for one seed; every piece is cached under ``work``."""
+    from tempoforge.io.jsonl import write_jsonl
+
+    train, heldout = generate_worlds(p, seed, world_root, quiet)
+    ann = train / "annotations"
+
+    def in_base(vid: str) -> bool:
+        return video_index(vid) < p.base_videos
+
+    base = train_base(supervised_items(ann, p.clips, seed, keep=in_base), p, seed, work / "base")
+    pairs = make_pairs(ann, p, seed, work, keep=lambda v: not in_base(v))
+    sft = work / "sft.jsonl"
+    if not sft.is_file():
+        write_jsonl(sft, [{"id": i.id, "video": i.video, "prompt": i.prompt, "answer": i.answer}
+                          for i in supervised_items(ann, p.clips, seed, keep=lambda v: not in_base(v))])
+    return Prepared(seed, train, heldout, base, pairs, sft)
+
+
+def arm_config(arm: str, p: TemplePreset, prepared: Prepared, pairs: Path, out: Path) -> Any:
+    """The ``TempleConfig`` of one arm: the same optimiser steps, batch and learning rate for every arm."""
+    from tempoforge.train.base import OptimSettings
+    from tempoforge.train.dpo import DPOSettings
+    from tempoforge.train.lora import LoraSettings
+    from tempoforge.train.recipes.temple import TempleConfig
+    from tempoforge.train.sft import SFTSettings
+
+    stage_steps = p.stage_steps * (len(STAGES) if arm == "single" else 1)
+    sft_steps = p.sft_steps + (len(STAGES) * p.stage_steps if arm == "sft-only" else 0)
+    dpo_opt = OptimSettings(learning_rate=p.lr, max_steps=stage_steps, batch_size=p.batch, warmup_ratio=0.0,
+                            seed=prepared.seed)
+    return TempleConfig(
+        model=prepared.base, pairs=str(pairs), sft_data=str(prepared.sft), out=str(out), seed=prepared.seed,
+        stages=list(STAGES), schedule="single" if arm == "single" else "progressive",
+        order="sft-dpo" if arm == "sft-dpo" else "dpo-sft",
+        dpo=DPOSettings(beta=p.beta, optim=dpo_opt, lora=LoraSettings(r=p.lora_r, alpha=2 * p.lora_r, dropout=0.0),
+                        video=_video(p, blank=arm == "dpo-blank")),
+        sft=SFTSettings(optim=replace(dpo_opt, max_steps=sft_steps),
+                        lora=LoraSettings(r=p.lora_r, alpha=p.lora_r, train_vision=True), video=_video(p)))
 
 
 @dataclass
@@ -274,52 +329,13 @@ class TempleStudy:
         return d
 
     def prepare(self, seed: int, work: Path) -> Prepared:
-        from tempoforge.io.jsonl import write_jsonl
-        from tempoforge.world import generate_world
-
-        p, cfg = self.p, temple_world_config()
-        train = generate_world(work / "world_train", p.base_videos + p.temple_videos, seed=1000 * seed + 1,
-                               config=cfg, progress=not self.quiet).root
-        heldout = generate_world(work / "world_heldout", p.heldout_videos, seed=1000 * seed + 2, config=cfg,
-                                 progress=not self.quiet).root
-        ann = train / "annotations"
-
-        def in_base(vid: str) -> bool:
-            return _index(vid) < p.base_videos
-
-        base = train_base(supervised_items(ann, p.clips, seed, keep=in_base), p, seed, work / "base")
-        pairs = make_pairs(ann, p, seed, work, keep=lambda v: not in_base(v))
-        sft = work / "sft.jsonl"
-        if not sft.is_file():
-            write_jsonl(sft, [{"id": i.id, "video": i.video, "prompt": i.prompt, "answer": i.answer}
-                              for i in supervised_items(ann, p.clips, seed, keep=lambda v: not in_base(v))])
-        return Prepared(seed, train, heldout, base, pairs, sft)
+        return prepare_seed(self.p, seed, work / "world", work, quiet=self.quiet)
 
     def base_model(self, prepared: Prepared) -> str:
         return prepared.base
 
     def _config(self, arm: str, prepared: Prepared, work: Path) -> Any:
-        from tempoforge.train.base import OptimSettings
-        from tempoforge.train.dpo import DPOSettings
-        from tempoforge.train.lora import LoraSettings
-        from tempoforge.train.recipes.temple import TempleConfig
-        from tempoforge.train.sft import SFTSettings
-
-        p, seed = self.p, prepared.seed
-        stage_steps = p.stage_steps * (len(STAGES) if arm == "single" else 1)
-        sft_steps = p.sft_steps + (len(STAGES) * p.stage_steps if arm == "sft-only" else 0)
-        dpo_opt = OptimSettings(learning_rate=p.lr, max_steps=stage_steps, batch_size=p.batch, warmup_ratio=0.0,
-                                seed=seed)
-        sft_opt = replace(dpo_opt, max_steps=sft_steps)
-        return TempleConfig(
-            model=prepared.base, pairs=str(self._pairs(arm, prepared, work)), sft_data=str(prepared.sft),
-            out=str(work / "run"), seed=seed, stages=list(STAGES),
-            schedule="single" if arm == "single" else "progressive",
-            order="sft-dpo" if arm == "sft-dpo" else "dpo-sft",
-            dpo=DPOSettings(beta=p.beta, optim=dpo_opt, lora=LoraSettings(r=p.lora_r, alpha=2 * p.lora_r, dropout=0.0),
-                            video=_video(p, blank=arm == "dpo-blank")),
-            sft=SFTSettings(optim=sft_opt, lora=LoraSettings(r=p.lora_r, alpha=p.lora_r, train_vision=True),
-                            video=_video(p)))
+        return arm_config(arm, self.p, prepared, self._pairs(arm, prepared, work), work / "run")
 
     def _pairs(self, arm: str, prepared: Prepared, work: Path) -> Path:
         """The arm's pairs: the seed's pairs, or (``dpo-flipped``) them with a random half swapped."""
@@ -360,7 +376,7 @@ class TempleStudy:
         done = json.loads((stage / "tempoforge_stage_done.json").read_text())
         return ArmRun(str(stage), {"sft": {"loss": list(done["loss"])}})
 
-    def evaluate(self, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
+    def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
         return dict(evaluate_temple(model, prepared.heldout, self.p, work))
 
 

@@ -38,7 +38,9 @@ Design choices (no public Tempo-R0 code exists):
 - **Vision tower** frozen by default (``LoraSettings.train_vision``), as in Tempo-R0.
 
 Logged per step: ``loss``, ``reward`` (weighted sum) and ``reward_std``, ``rewards/<name>`` for each reward
-(its own mean), ``kl``, ``clip_ratio``, ``completion_length``, ``frac_reward_zero_std``.
+(its own mean), ``kl``, ``clip_ratio``, ``completion_length``, ``frac_reward_zero_std`` and ``refusal_share`` (the
+share of sampled completions that refuse, by the strict parser: without refusals sampled, the refusal reward
+has no variance to learn from).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from typing import Any
 
 import torch
 
+from tempoforge.eval.parsing import parse_spans
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
 from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
 from tempoforge.train.data import VideoSettings, load_frames
@@ -307,6 +310,8 @@ class VideoGRPOTrainer:
                     self._add("reward", float(ro.rewards.mean()))
                     self._add("reward_std", float(grouped.std(dim=1).mean()))
                     self._add("frac_reward_zero_std", float((grouped.std(dim=1) == 0).float().mean()))
+                    self._add("refusal_share", sum(parse_spans(t).status == "refusal" for t in ro.completions)
+                              / len(ro.completions))
                     self._add("completion_length", sum(ro.lengths) / len(ro.lengths))
                     for name, vals in ro.parts.items():
                         self._add(f"rewards/{name}", sum(vals) / len(vals))
@@ -326,7 +331,7 @@ class VideoGRPOTrainer:
         return _VideoGRPOTrainer(**kwargs)
 
 
-_STAT_KEYS = ("kl", "clip_ratio", "reward_std", "frac_reward_zero_std", "completion_length")
+_STAT_KEYS = ("kl", "clip_ratio", "reward_std", "frac_reward_zero_std", "refusal_share", "completion_length")
 
 
 def _collate_items(items: list[GRPOItem]) -> dict[str, Any]:

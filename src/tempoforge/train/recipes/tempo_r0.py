@@ -116,7 +116,8 @@ def run_tempo_r0(cfg: TempoR0Config, lm: Any = None, progress: bool = True) -> d
     res = run_grpo(lm, items, settings, out / "trainer", resume=settings.optim.save_steps > 0, progress=progress)
     lm.model = res.model
     save_checkpoint(lm, final)
-    info = {"loss": res.losses, "reward": res.rewards, "reward_parts": res.parts, "prompts": len(items),
+    info = {"loss": res.losses, "reward": res.rewards, "reward_parts": res.parts, "stats": res.stats,
+            "prompts": len(items),
             "irrelevant": sum(not it.relevant for it in items), "selection": settings.video.selection,
             "timestamps": settings.video.strategy}
     mark_done(final, **info)

@@ -88,12 +88,11 @@ def prompt_for(sample: Sample, task: str, with_duration: bool = False) -> str:
     raise UserError(f"predict does not support the {task!r} task yet (no data record for it)")
 
 
-def _windows(answer: str) -> list[list[float]] | None:
-    try:
-        from tempoforge.eval.parsing import parse_spans
-    except ImportError:  # the evaluation stage re-parses anyway
-        return None
-    return [list(w) for w in parse_spans(answer).raw_windows]
+def _windows(answer: str, duration: float | None) -> list[list[float]]:
+    """The spans our parser reads in ``answer`` (raw order; only finite times inside the video)."""
+    from tempoforge.eval.parsing import parse_spans
+
+    return [list(w) for w in parse_spans(answer, duration).raw_windows]
 
 
 def ground_truth(sample: Sample) -> tuple[list[list[float]], str | None, list[str] | None]:
@@ -200,7 +199,7 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
             pending.append(rec)
         if examples:
             for rec, answer in zip(pending, _generate(lm, examples, cfg.max_new_tokens), strict=True):
-                preds.append(Prediction(**rec, answer=answer, windows=_windows(answer)))
+                preds.append(Prediction(**rec, answer=answer, windows=_windows(answer, rec["duration"])))
         written += append_jsonl(cfg.out, preds)
         bar.update(len(chunk))
     bar.close()

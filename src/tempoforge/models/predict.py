@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.errors import UserError
+from tempoforge.eval.names import normalize_name
 from tempoforge.models.config import PredictConfig
 from tempoforge.models.inputs import Example, build_example, check_coverage, collate
 from tempoforge.models.load import LoadedModel
 from tempoforge.models.prompts import (
     dense_captioning_prompt,
     grounding_prompt,
-    normalize_benchmark,
     qvhighlights_prompt,
     task_for_benchmark,
 )
@@ -110,7 +110,7 @@ def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: Timesta
         meta["gt_captions"] = captions
     if isinstance(sample, GroundingSample) and not sample.relevant:
         meta["relevant"] = False
-    return {"id": sample.id, "benchmark": normalize_benchmark(cfg.benchmark), "duration": sample.duration, "gt": gt, "query": query,
+    return {"id": sample.id, "benchmark": normalize_name(cfg.benchmark), "duration": sample.duration, "gt": gt, "query": query,
             "video": sample.video, "model": lm.name, "timestamps": strategy, "meta": meta}
 
 

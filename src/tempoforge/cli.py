@@ -69,6 +69,28 @@ def add_method_subcommands(parser: argparse.ArgumentParser, dest: str, modules: 
     parser.set_defaults(func=_help_of(parser))
 
 
+_GLOBAL_HELP = {"--debug": "show full tracebacks on errors", "--quiet": "less output (no progress bars)"}
+
+
+def _accept_global_flags(parser: argparse.ArgumentParser) -> None:
+    """Let ``-q``/``--quiet`` and ``--debug`` also follow a (sub)command: ``tempoforge predict ... -q``.
+
+    Added to every subparser with a ``SUPPRESS`` default, so a flag given before the command is not reset by
+    the subcommand's parse, and one given after it sets the same attribute.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in {id(p): p for p in action.choices.values()}.values():
+            taken = {s for a in sub._actions for s in a.option_strings}
+            if "--debug" not in taken:
+                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_GLOBAL_HELP["--debug"])
+            if not taken & {"-q", "--quiet"}:
+                sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                 help=_GLOBAL_HELP["--quiet"])
+            _accept_global_flags(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tempoforge",
@@ -76,12 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         "training data, train, predict and score against the official benchmark conventions.",
     )
     parser.add_argument("--version", action="version", version=f"tempoforge {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    parser.add_argument("-q", "--quiet", action="store_true", help="less output (no progress bars)")
+    parser.add_argument("--debug", action="store_true", help=_GLOBAL_HELP["--debug"] + " (also after the command)")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_GLOBAL_HELP["--quiet"] + " (also after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
         if _module_exists(name):  # stages land one by one; an existing module's import errors propagate
             importlib.import_module(name).register(sub)
+    _accept_global_flags(parser)
     return parser
 
 

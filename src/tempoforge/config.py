@@ -10,6 +10,13 @@ DESIGN.md principle 6. A stage declares its options once, as a dataclass with ty
 ``add_dataclass_arguments(parser, SampleConfig)`` adds ``--fps``; ``load_config(SampleConfig, path,
 args)`` merges defaults < YAML preset < command-line flags and validates field names, so a typo in a YAML
 file is an error naming the key and the file.
+
+Values are checked up front, before any model is built, with the same words on the command line and in
+YAML: the type (``expected an integer, got 1.5``; a list for a number; ``true``/``false`` for a flag), a
+fixed set of values (``metadata={"choices": (...)}`` or a ``Literal`` type: ``invalid choice: 'x' (choose
+from 'a', 'b')``, also listed in ``--help``) and a range (``metadata={"min": 1}`` / ``{"gt": 0}``:
+``must be >= 1, got 0``). ``--batch-size 0`` fails as ``argument --batch-size: must be >= 1, got 0``,
+``batch_size: 0`` in ``p.yaml`` as ``p.yaml: batch_size: must be >= 1, got 0``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
-__all__ = ["ConfigError", "add_dataclass_arguments", "config_to_dict", "load_config", "read_yaml"]
+__all__ = ["ConfigError", "add_dataclass_arguments", "check_value", "config_to_dict", "load_config", "read_yaml"]
 
 C = TypeVar("C")
 
@@ -45,8 +52,94 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+_KIND = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _range_problem(value: Any, meta: Any) -> str | None:
+    if "min" in meta and value < meta["min"]:
+        return f"must be >= {meta['min']}, got {value!r}"
+    if "gt" in meta and not value > meta["gt"]:
+        return f"must be > {meta['gt']}, got {value!r}"
+    return None
+
+
+def _choices(tp: Any, meta: Any) -> tuple[Any, ...] | None:
+    if get_origin(tp) is typing.Literal:
+        return tuple(get_args(tp))
+    return tuple(meta["choices"]) if "choices" in meta else None
+
+
+def check_value(value: Any, tp: Any, meta: Any = types.MappingProxyType({})) -> Any:
+    """``value`` converted to the field type ``tp`` (an int for a float field, a tuple for a tuple...), or a
+    ``ValueError`` whose message reads the same for a flag and a YAML key (see the module docstring)."""
+    tp, optional = _unwrap_optional(tp)
+    if value is None and optional:
+        return None
+    origin = get_origin(tp)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+    elif tp is int:
+        if isinstance(value, str):
+            value = _parse_number(value, int)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, str):
+            value = _parse_number(value, float)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str or origin is typing.Literal:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {value!r}")
+    elif tp is Path:
+        if not isinstance(value, (str, Path)):
+            raise ValueError(f"expected a path, got {value!r}")
+        value = Path(value)
+    elif origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"expected a list, got {value!r}")
+        inner = get_args(tp)[0] if get_args(tp) else Any
+        items = [v if inner is Any else check_value(v, inner, meta) for v in value]
+        return tuple(items) if origin is tuple else items
+    elif (origin is dict or tp is dict) and not isinstance(value, dict):
+        raise ValueError(f"expected a mapping, got {value!r}")
+    choices = _choices(tp, meta)
+    if choices is not None and value not in choices:
+        raise ValueError(f"invalid choice: {value!r} (choose from {', '.join(repr(c) for c in choices)})")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        problem = _range_problem(value, meta)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+def _parse_number(text: str, tp: type) -> Any:
+    try:
+        return tp(text)
+    except ValueError:
+        raise ValueError(f"expected {_KIND[tp]}, got {text!r}") from None
+
+
+def _cli_type(tp: Any, meta: Any) -> Any:
+    """An argparse ``type`` that parses and checks one value exactly as :func:`check_value` does."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check_value(text, tp, meta)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = getattr(tp, "__name__", "value")
+    return parse
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """Add one ``--flag`` per dataclass field (default ``None`` so unset flags do not override YAML)."""
+    """Add one ``--flag`` per dataclass field (default ``None`` so unset flags do not override YAML).
+
+    A field with a fixed set of values (``Literal`` or ``metadata["choices"]``) lists them in ``--help``;
+    numbers are parsed and range-checked by :func:`check_value`."""
     hints = get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip or f.name.startswith("_"):
@@ -63,12 +156,16 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
                                 default=None, help=help_text)
         elif origin in (list, tuple):
             inner = get_args(tp)[0] if get_args(tp) else str
-            parser.add_argument(_flag(f.name), dest=f.name, nargs="+", type=inner, default=None, help=help_text)
-        elif origin is typing.Literal:
-            choices = list(get_args(tp))
+            parser.add_argument(_flag(f.name), dest=f.name, nargs="+", type=inner, default=None, help=help_text,
+                                choices=_choices(inner, f.metadata))
+        elif origin is typing.Literal or (tp is str and "choices" in f.metadata):
+            choices = list(_choices(tp, f.metadata) or ())
             parser.add_argument(_flag(f.name), dest=f.name, choices=choices, default=None, help=help_text)
-        elif tp in (int, float, str):
-            parser.add_argument(_flag(f.name), dest=f.name, type=tp, default=None, help=help_text)
+        elif tp in (int, float):
+            parser.add_argument(_flag(f.name), dest=f.name, type=_cli_type(tp, f.metadata), default=None,
+                                help=help_text)
+        elif tp is str:
+            parser.add_argument(_flag(f.name), dest=f.name, type=str, default=None, help=help_text)
         elif tp is Path:
             parser.add_argument(_flag(f.name), dest=f.name, type=Path, default=None, help=help_text)
         # nested dataclasses and dicts are YAML-only
@@ -90,31 +187,34 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _build(cls: type[C], values: dict[str, Any], where: str) -> C:
+def _build(cls: type[C], values: dict[str, Any], where: str, prefix: str = "") -> C:
+    """``cls(**values)`` with every value checked (:func:`check_value`); errors name ``where`` and the key."""
     hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {unknown} for {cls.__name__}; known: {sorted(names)}")
+        raise ConfigError(f"{where}: unknown option(s) {[prefix + u for u in unknown]} for {cls.__name__}; "
+                          f"known: {sorted(fields)}")
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
         tp, _ = _unwrap_optional(hints[name])
-        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-            value = _build(tp, value, f"{where}.{name}")  # type: ignore[arg-type]
-        elif tp is Path and isinstance(value, str):
-            value = Path(value)
-        elif get_origin(tp) is tuple and isinstance(value, list):
-            value = tuple(value)
-        elif tp in (int, float) and isinstance(value, str):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            if not isinstance(value, (dict, tp)):
+                raise ConfigError(f"{where}: {prefix}{name}: expected a mapping of {tp.__name__} options, "
+                                  f"got {value!r}")
+            if isinstance(value, dict):
+                value = _build(tp, value, where, f"{prefix}{name}.")
+        else:
             try:
-                value = tp(value)
-            except ValueError:
-                raise ConfigError(f"{where}.{name}: expected a number, got {value!r}") from None
+                value = check_value(value, hints[name], fields[name].metadata)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {prefix}{name}: {exc}") from None
         kwargs[name] = value
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        section = f"{prefix[:-1]}: " if prefix else ""  # "dpo.video: " for a nested section
+        raise ConfigError(f"{where}: {section}{exc}") from None
 
 
 def load_config(cls: type[C], path: str | Path | None = None, args: argparse.Namespace | None = None,

@@ -123,6 +123,9 @@ class VideoInfo(Record):
     stream_index: int = Field(default=0, ge=0, description="index of the video stream in the container")
     start_time: float = Field(default=0.0, description="pts of the first frame in seconds (often 0)")
     num_frames_exact: bool = Field(default=False, description="True when num_frames was counted, not estimated")
+    truncated: bool = Field(default=False, description="the file ends before its header says: duration and "
+                            "num_frames describe only the decodable part")
+    declared_duration: float | None = Field(default=None, description="what the header claims, when truncated")
 
     @property
     def display_size(self) -> tuple[int, int]:

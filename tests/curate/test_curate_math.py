@@ -50,9 +50,16 @@ def _runs(groups: list[int]) -> list[Run]:
 
 def test_check_runs_rules() -> None:
     assert check_runs(_runs([0, 1, 2, 3])) is None
-    assert check_runs(_runs([0, 1, 2])) == "3 runs, need >= 4"
+    assert check_runs(_runs([0, 1, 2])) == ("it has only 3 runs of consecutive similar shots, but at least 4 are "
+                                            "needed (min_runs)")
     # 5 runs -> limit 5//3 = 1; group 0 recurs in 2 runs
-    assert "group 0 recurs in 2 of 5 runs" in (check_runs(_runs([0, 1, 0, 2, 3])) or "")
+    assert check_runs(_runs([0, 1, 0, 2, 3])) == (
+        "one scene (shot group 0) recurs in 2 of 5 runs, but at most 1 may show the same scene (a third of the "
+        "runs, and fewer than max_group_runs = 4)")
+    # the example, "group 0 recurs in 1 of 1 runs (allowed: <= 0 and < 4)": 1 run, 1 // 3 = 0 allowed
+    assert check_runs(_runs([0]), min_runs=1) == (
+        "it has only 1 run of consecutive similar shots: one scene may fill at most a third of the runs, so at "
+        "least 3 are needed")
     # 12 runs -> limit 4; group 0 in 4 runs is not > 4 but is >= 4 -> drop; in 3 runs -> keep
     assert check_runs(_runs([0, 1, 0, 2, 0, 3, 0, 4, 5, 6, 7, 8])) is not None
     assert check_runs(_runs([0, 1, 0, 2, 0, 3, 9, 4, 5, 6, 7, 8])) is None
@@ -63,10 +70,12 @@ def test_check_shot_count_rules() -> None:
         starts = np.concatenate([[0], np.cumsum(lengths)])
         return [Shot(start=float(s), end=float(s + n), num_frames=1) for s, n in zip(starts, lengths)]
 
-    assert check_shot_count(shots([2, 2, 2])) == "3 shots, need 4-32"
-    assert check_shot_count(shots([1.0] * 33)) == "33 shots, need 4-32"
+    assert check_shot_count(shots([2, 2, 2])) == ("it has 3 shots after cleaning, but 4 to 32 are needed "
+                                                  "(min_shots, max_shots)")
+    assert (check_shot_count(shots([1.0] * 33)) or "").startswith("it has 33 shots after cleaning")
     assert check_shot_count(shots([2, 2, 2, 16.0])) is None  # exactly 16 s is allowed
-    assert "lasts 16.50 s" in (check_shot_count(shots([2, 2, 2, 16.5])) or "")
+    assert check_shot_count(shots([2, 2, 2, 16.5])) == (
+        "the shot from 6.000 s to 22.500 s lasts 16.50 s, longer than the 16.0 s allowed (max_shot_seconds)")
 
 
 def test_run_keyframes_cos_weighted_sharpness() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["register"]
 
@@ -16,8 +17,8 @@ Writes OUT/kept.jsonl, OUT/rejected.jsonl (every dropped video with its step and
 OUT/stats.json (counts per reason, seconds per step), OUT/keyframes/ and OUT/grids/ images, and a
 signal cache in OUT/cache/. Interrupted runs resume: run the same command again.
 
-Presets: configs/curate/temple.yaml (TEMPLE video selection and keyframes),
-configs/curate/tempura.yaml (static filter, adaptive frames, frame grids)."""
+Presets (--config NAME): temple (TEMPLE video selection and keyframes), tempura (static filter,
+adaptive frames, frame grids)."""
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -31,23 +32,27 @@ def _handler(args: argparse.Namespace) -> int:
         from tempoforge.curate.runners.ray import run_ray
 
         runner = run_ray
+    from tempoforge.curate.summary import summary_lines
+
     result = curate(args.input, args.out, config, runner=runner, workers=args.workers,
                     progress=not getattr(args, "quiet", False))
-    print(f"curate: {result.total} videos ({result.skipped} already done): kept {result.kept}, "
-          f"rejected {result.rejected} -> {args.out}", file=sys.stderr)
+    for line in summary_lines(result.stats, Path(args.out), result.total, result.skipped):
+        print(line, file=sys.stderr)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tempoforge.config import add_dataclass_arguments
     from tempoforge.curate.config import CurateConfig
+    from tempoforge.presets import add_config_argument
 
     p = sub.add_parser("curate", help="select videos, detect shots, extract keyframes (TEMPLE / TEMPURA)",
                        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--in", dest="input", required=True, metavar="DIR_OR_MANIFEST",
-                   help="folder of videos (searched recursively) or a .jsonl/.txt manifest of paths")
+    p.add_argument("--in", dest="input", required=True, metavar="INPUT",
+                   help="a video, a folder of videos (searched recursively), a list of paths (.txt: one per line; "
+                        ".jsonl: a 'path' per line) or a quoted glob such as 'videos/**/*.mp4'")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; resumed if it exists)")
-    p.add_argument("--config", default=None, metavar="FILE", help="YAML preset, e.g. configs/curate/temple.yaml")
+    add_config_argument(p, "curate", "CurateConfig")
     p.add_argument("--runner", choices=["local", "ray"], default="local",
                    help="local process pool, or Ray Data (needs the 'ray' extra) (default: local)")
     p.add_argument("--workers", type=int, default=1,

@@ -11,10 +11,13 @@ from typing import Literal
 
 from tempoforge.curate.shots import DetectorParams
 
-__all__ = ["TEMPLE_STEPS", "TEMPURA_STEPS", "CurateConfig"]
+__all__ = ["STEP_NAMES", "TEMPLE_STEPS", "TEMPURA_STEPS", "CurateConfig"]
 
 TEMPLE_STEPS = ["probe", "signals", "shots", "clean_shots", "shot_count", "group", "runs_filter", "keyframes"]
 TEMPURA_STEPS = ["probe", "signals", "static", "shots", "saa", "grids"]
+# the built-in steps (``registry.STEPS`` once ``curate.steps`` is imported; a test checks they agree)
+STEP_NAMES = ("probe", "signals", "static", "shots", "clean_shots", "shot_count", "group", "runs_filter",
+              "keyframes", "saa", "grids")
 
 
 @dataclass
@@ -22,14 +25,14 @@ class CurateConfig:
     """Curation options. ``steps`` lists the registered steps to run, in order."""
 
     steps: list[str] = field(default_factory=lambda: list(TEMPLE_STEPS),
-                             metadata={"help": "curation steps to run, in order"})
+                             metadata={"choices": STEP_NAMES, "help": "curation steps to run, in order"})
     # signals
     analysis_width: int = field(default=192, metadata={"help": "size of the low-res decode pass: as many pixels as a 16:9 frame this wide (aspect kept)"})
     # shots
     detector: Literal["adaptive", "content", "transnetv2"] = field(
         default="adaptive", metadata={"help": "shot detector whose cuts define the shots"})
     also_detect: list[str] = field(default_factory=list, metadata={
-        "help": "extra detectors to run for comparison (their cuts are stored in the record's 'cuts')"})
+        "choices": ("adaptive", "content", "transnetv2"), "help": "extra detectors to run for comparison (their cuts are stored in the record's 'cuts')"})
     adaptive_threshold: float = field(default=3.0, metadata={"help": "AdaptiveDetector: ratio of a frame's score to its neighbours'"})
     min_content_val: float = field(default=15.0, metadata={"help": "AdaptiveDetector: minimum content score for a cut"})
     content_threshold: float = field(default=27.0, metadata={"help": "ContentDetector: content score threshold"})

@@ -76,23 +76,31 @@ def make_runs(shots: list[Shot], groups: list[int]) -> list[Run]:
 def check_shot_count(shots: list[Shot], min_shots: int = 4, max_shots: int = 32,
                      max_shot_seconds: float = 16.0) -> str | None:
     """TEMPLE rule 2: 4 to 32 shots and no shot longer than 16 s; the reason to drop, or ``None``."""
-    if not min_shots <= len(shots) <= max_shots:
-        return f"{len(shots)} shots, need {min_shots}-{max_shots}"
+    n = len(shots)
+    if not min_shots <= n <= max_shots:
+        return (f"it has {n} shot{'' if n == 1 else 's'} after cleaning, but {min_shots} to {max_shots} are "
+                "needed (min_shots, max_shots)")
     longest = max(shots, key=lambda s: s.length)
     if longest.length > max_shot_seconds:
-        return f"shot {longest.start:.3f}-{longest.end:.3f} s lasts {longest.length:.2f} s > {max_shot_seconds} s"
+        return (f"the shot from {longest.start:.3f} s to {longest.end:.3f} s lasts {longest.length:.2f} s, longer "
+                f"than the {max_shot_seconds} s allowed (max_shot_seconds)")
     return None
 
 
 def check_runs(runs: list[Run], min_runs: int = 4, max_group_runs: int = 4) -> str | None:
     """TEMPLE rule 5: at least 4 runs; no group recurring in more than ``len(runs)//3`` runs or in
     ``max_group_runs`` (4) or more runs. Returns the reason to drop, or ``None``."""
-    if len(runs) < min_runs:
-        return f"{len(runs)} runs, need >= {min_runs}"
+    n = len(runs)
+    if n < min_runs:
+        return (f"it has only {n} run{'' if n == 1 else 's'} of consecutive similar shots, but at least {min_runs} "
+                "are needed (min_runs)")
     counts = np.bincount([r.group for r in runs])
     worst = int(counts.argmax())
-    limit = len(runs) // 3
-    if counts[worst] > limit or counts[worst] >= max_group_runs:
-        return (f"group {worst} recurs in {int(counts[worst])} of {len(runs)} runs "
-                f"(allowed: <= {limit} and < {max_group_runs})")
+    allowed = min(n // 3, max_group_runs - 1)
+    if counts[worst] > allowed:
+        if allowed < 1:
+            return (f"it has only {n} run{'' if n == 1 else 's'} of consecutive similar shots: one scene may fill "
+                    "at most a third of the runs, so at least 3 are needed")
+        return (f"one scene (shot group {worst}) recurs in {int(counts[worst])} of {n} runs, but at most {allowed} "
+                f"may show the same scene (a third of the runs, and fewer than max_group_runs = {max_group_runs})")
     return None

@@ -4,6 +4,9 @@
 (a broken file, a decoder failure) turns into a rejected record naming the step and the reason. It
 returns JSON-ready dicts, so the same function runs in a local process pool or in Ray Data.
 
+Inputs: one video, a folder, a list of paths or a glob (``curate.inputs``). ``kept.jsonl`` and
+``rejected.jsonl`` are always written, empty when nothing was kept / rejected.
+
 ``curate`` is resumable: only the driver writes, one crash-safe append per finished video, and on start
 it skips the ids already in ``kept.jsonl`` or ``rejected.jsonl``. A run killed at any moment and started
 again therefore ends with the same records as an uninterrupted run (images are rewritten atomically).
@@ -22,46 +25,16 @@ from typing import Any
 
 from tempoforge.config import config_to_dict
 from tempoforge.curate.config import CurateConfig
+from tempoforge.curate.inputs import VIDEO_SUFFIXES, list_inputs
 from tempoforge.curate.record import CurationRecord
 from tempoforge.curate.registry import Drop, StepContext, get_step
 from tempoforge.errors import UserError
+from tempoforge.io.errors import VideoError
 from tempoforge.io.jsonl import append_jsonl, atomic_write_text, read_jsonl, repair_jsonl_tail
 
 __all__ = ["VIDEO_SUFFIXES", "CurateResult", "curate", "list_inputs", "process_video"]
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
 Runner = Callable[[list[dict[str, str]], CurateConfig, Path, int], Iterator[dict[str, Any]]]
-
-
-def list_inputs(source: str | Path) -> list[dict[str, str]]:
-    """``[{"id", "path"}]`` from a folder (videos found recursively; id = relative path) or a manifest.
-
-    A manifest is a ``.jsonl`` file with a ``path`` (and optional ``id``) per line, or a ``.txt`` file with
-    one path per line; relative paths are relative to the manifest's folder. Ids must be unique.
-    """
-    src = Path(source)
-    items: list[dict[str, str]] = []
-    if src.is_dir():
-        for p in sorted(x for x in src.rglob("*") if x.is_file() and x.suffix.lower() in VIDEO_SUFFIXES):
-            items.append({"id": p.relative_to(src).as_posix(), "path": str(p.resolve())})
-    elif src.is_file() and src.suffix == ".jsonl":
-        for lineno, obj in enumerate(read_jsonl(src), 1):
-            if not isinstance(obj.get("path"), str):
-                raise UserError(f"{src}:{lineno}: missing string field 'path'")
-            p = (src.parent / obj["path"]).resolve()
-            items.append({"id": str(obj.get("id") or obj["path"]), "path": str(p)})
-    elif src.is_file():
-        for line in src.read_text().splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                p = (src.parent / line.strip()).resolve()
-                items.append({"id": line.strip(), "path": str(p)})
-    else:
-        raise UserError(f"--in {src}: no such folder or manifest file")
-    seen: Counter[str] = Counter(x["id"] for x in items)
-    dups = sorted(k for k, n in seen.items() if n > 1)
-    if dups:
-        raise UserError(f"{src}: duplicate video ids {dups[:5]}")
-    return items
 
 
 def process_video(item: dict[str, str], config: CurateConfig, out_dir: Path) -> dict[str, Any]:
@@ -83,10 +56,19 @@ def process_video(item: dict[str, str], config: CurateConfig, out_dir: Path) -> 
     except Drop as drop:
         rec = rec.model_copy(update={"status": "rejected", "step": step, "code": drop.code, "reason": drop.detail})
     except Exception as exc:  # a broken video must not stop the run: it is rejected with the reason
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         rec = rec.model_copy(update={"status": "rejected", "step": step, "code": "error",
-                                     "reason": f"{type(exc).__name__}: {msg}"[:500]})
+                                     "reason": _error_reason(exc, step)[:500]})
     return {"record": rec.to_json_dict(), "timings": {"id": rec.id, **timings}}
+
+
+def _error_reason(exc: Exception, step: str) -> str:
+    """A sentence for a rejected video: what was wrong with the file, or which step failed unexpectedly."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, VideoError):
+        return f"the video cannot be used: {exc.reason}"
+    if isinstance(exc, UserError):
+        return msg
+    return f"step '{step}' failed unexpectedly ({type(exc).__name__}: {msg}); please report this"
 
 
 def run_sequential(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
@@ -116,10 +98,16 @@ def _done_ids(out: Path) -> set[str]:
 
 
 def compute_stats(out: Path) -> dict[str, Any]:
-    """Counts per status and per ``step/code``, and total / mean seconds per step, from the output files."""
+    """Counts per status, per ``step/code`` and per step (with an example reason), kept videos with warnings,
+    and total / mean seconds per step, from the output files."""
     kept = list(read_jsonl(out / "kept.jsonl")) if (out / "kept.jsonl").exists() else []
     rejected = list(read_jsonl(out / "rejected.jsonl")) if (out / "rejected.jsonl").exists() else []
     reasons = Counter(f"{r.get('step')}/{r.get('code')}" for r in rejected)
+    steps = Counter(str(r.get("step")) for r in rejected)
+    example_reason: dict[str, str] = {}  # the first by id: the same whatever order the videos finished in
+    for r in sorted(rejected, key=lambda r: str(r.get("id"))):
+        example_reason.setdefault(str(r.get("step")), str(r.get("reason")))
+    warned = sorted((r for r in kept if r.get("warnings")), key=lambda r: str(r.get("id")))
     seconds: dict[str, list[float]] = defaultdict(list)
     if (out / "timings.jsonl").exists():
         for row in read_jsonl(out / "timings.jsonl"):
@@ -131,6 +119,10 @@ def compute_stats(out: Path) -> dict[str, Any]:
         "kept": len(kept),
         "rejected": len(rejected),
         "rejected_by_reason": dict(sorted(reasons.items())),
+        "rejected_by_step": dict(sorted(steps.items())),
+        "example_reason": dict(sorted(example_reason.items())),
+        "kept_with_warnings": len(warned),
+        **({"example_warning": warned[0]["warnings"][0]} if warned else {}),
         "keyframes": sum(len(r.get("keyframes", [])) for r in kept),
         "seconds_per_step": {k: {"total": round(sum(v), 3), "mean": round(sum(v) / len(v), 4), "videos": len(v)}
                              for k, v in seconds.items()},
@@ -154,6 +146,8 @@ def curate(source: str | Path, out_dir: str | Path, config: CurateConfig, *, run
         raise UserError(f"{out} holds results of a run with another config ({previous}); "
                         "resume with the same config or use a new --out")
     atomic_write_text(previous, config_text)
+    for name in ("kept.jsonl", "rejected.jsonl"):  # always there, empty when nothing was kept / rejected
+        (out / name).touch()
     todo = [x for x in items if x["id"] not in done]
     run = runner or (run_sequential if workers <= 1 else _default_pool)
     counts = Counter[str]()

@@ -77,3 +77,5 @@ class CurationRecord(Record):
     step: str | None = Field(default=None, description="the step that rejected the video")
     code: str | None = Field(default=None, description="short reason code, counted in stats.json")
     reason: str | None = Field(default=None, description="why it was rejected, with the measured value")
+    warnings: list[str] = Field(default_factory=list, description="what to check about a kept video (e.g. "
+                                "truncated: only the decodable part was curated)")

@@ -52,12 +52,15 @@ def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
 
 @register_step("probe")
 def probe_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> CurationRecord:
-    """Read the stream's metadata (duration, fps, size) without decoding."""
+    """Read the stream's metadata (duration, fps, size) without decoding; a truncated file is kept with a warning."""
     from tempoforge.io import probe
+    from tempoforge.io.probe import truncation_warning
 
     rec.info = probe(rec.path)
     if rec.info.num_frames == 0 or rec.info.duration <= 0:
-        raise Drop("empty", f"no frames (duration {rec.info.duration} s)")
+        raise Drop("empty", f"the video has no frames (duration {rec.info.duration} s)")
+    if (warning := truncation_warning(rec.info)) is not None:
+        rec.warnings.append(warning)
     return rec
 
 
@@ -79,7 +82,7 @@ def signals_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cu
         table = video_signals(rec.path, rec.info.fps, size, detectors=dets, keep_thumbs=bool(settings["thumbs"]),
                               key=key)
         if len(table) == 0:
-            raise Drop("empty", "no frame could be decoded")
+            raise Drop("empty", "not a single frame could be decoded")
         save_table(cache, table)
     ctx.scratch["table"] = table
     rec.mean_change = round(float(table.change[1:].mean()) if len(table) > 1 else 0.0, 4)
@@ -92,7 +95,8 @@ def static_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> Cur
     table = _table(ctx)
     change = float(table.change[1:].mean()) if len(table) > 1 else 0.0
     if change < cfg.static_min_change:
-        raise Drop("static", f"mean HSV change {change:.3f} < {cfg.static_min_change}")
+        raise Drop("static", f"too static: the picture changes by {change:.3f} per frame on average (mean HSV "
+                             f"change, 0-255), below the minimum of {cfg.static_min_change} (static_min_change)")
     return rec
 
 
@@ -127,7 +131,7 @@ def clean_shots_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -
 def shot_count_step(rec: CurationRecord, ctx: StepContext, cfg: CurateConfig) -> CurationRecord:
     """TEMPLE: keep videos with 4-32 shots and no shot over 16 s."""
     if not rec.shots:
-        raise Drop("shot_count", "no shots")
+        raise Drop("shot_count", "no shots were found")
     reason = grouping.check_shot_count(rec.shots, cfg.min_shots, cfg.max_shots, cfg.max_shot_seconds)
     if reason:
         raise Drop("shot_length" if "lasts" in reason else "shot_count", reason)

@@ -15,7 +15,8 @@ _BENCH_HELP = (
     "charades-sta: prediction JSONL of tempoforge Prediction records ({id, duration, gt, answer|pred}); "
     "qvhighlights: moment_detr submission JSONL + --gt GT JSONL; dense-captioning: densevid submission "
     "JSON + one --gt per reference file; etbench: E.T.Bench sample list with answers in 'a'; mcq: "
-    "JSONL of {id, answer, gt, options?, category?}"
+    "JSONL of {id, answer, gt, options?, category?}. Dataset names are accepted for their scorer: grounding, "
+    "tempoworld, timechat-tvg -> charades-sta; activitynet-captions, youcook2 -> dense-captioning"
 )
 
 
@@ -47,9 +48,10 @@ The metrics JSON and the report name the convention used ("convention"; SODA_c.m
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from tempoforge.eval.score import BENCHMARKS
+    from tempoforge.eval.names import NAMES
+    from tempoforge.eval.score import CONVENTIONS
 
-    p.add_argument("--benchmark", required=True, choices=BENCHMARKS, help=_BENCH_HELP)
+    p.add_argument("--benchmark", required=True, choices=NAMES, help=_BENCH_HELP)
     p.add_argument("--pred", required=True, type=Path, help="the predictions / submission file")
     p.add_argument(
         "--gt",
@@ -62,6 +64,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--convention",
         default=None,
+        choices=list(dict.fromkeys(c for convs in CONVENTIONS.values() for c in convs)),
         help="scoring convention: charades-sta: etchat (default), lmms-eval-tvg, lmms-eval, strict; "
         "mcq: mcq (default) or vinoground (each explained below)",
     )
@@ -87,10 +90,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> object:
+    from tempoforge.eval.names import scorer_for
     from tempoforge.eval.score import score
 
     options = {}
-    if args.benchmark == "dense-captioning":
+    if scorer_for(args.benchmark) == "dense-captioning":
         options = {
             "tious": args.tious,
             "captions": not args.no_captions,

@@ -6,6 +6,11 @@ and line/key); the metrics themselves live in ``tempoforge.eval.metrics``.
 
 Inputs (the official formats):
 
+``--benchmark`` also takes the dataset names that a scorer reads (``grounding``, ``tempoworld``,
+``timechat-tvg``, ``activitynet-captions``, ``youcook2``; see :mod:`tempoforge.eval.names`). A file written
+for another scorer is an error, and suspicious rows (ground truth with ``start > end``, predictions with no
+answer) are scored and reported in ``ScoreResult.warnings`` (:mod:`tempoforge.eval.checks`).
+
 - ``charades-sta`` (any single-moment grounding): a self-contained prediction JSONL of
   ``tempoforge.records.Prediction`` (``{"id", "duration", "gt": [s, e] or [[s, e], ...], "answer": raw
   text}`` or ``"pred": [s, e]``); ``--convention`` picks the scorer (default ``etchat``).
@@ -27,6 +32,8 @@ from typing import Any
 
 from tempoforge.errors import UserError
 from tempoforge.eval import loaders
+from tempoforge.eval.checks import check_benchmark_field, check_mcq_rows, grounding_warnings
+from tempoforge.eval.names import SCORERS, scorer_for
 from tempoforge.io.jsonl import atomic_write_text, read_jsonl
 from tempoforge.records import Prediction
 
@@ -40,7 +47,12 @@ __all__ = [
     "write_metrics",
 ]
 
-BENCHMARKS: tuple[str, ...] = ("charades-sta", "qvhighlights", "dense-captioning", "etbench", "mcq")
+BENCHMARKS: tuple[str, ...] = SCORERS
+CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "charades-sta": ("etchat", "lmms-eval-tvg", "lmms-eval", "strict"),
+    "mcq": ("mcq", "vinoground"),
+}
+"""The scorers with a choice of convention (the first is the default); the others have only their own."""
 
 
 @dataclass
@@ -67,7 +79,11 @@ def _nonblank_lines(path: Path) -> list[int]:
 
 def read_predictions(path: str | Path) -> list[Prediction]:
     """``read_jsonl(path, Prediction)`` plus checks that name the line: duplicate ids, non-finite ``pred``."""
-    p = _need_file(path, "prediction")
+    return _read_predictions(_need_file(path, "prediction"))[0]
+
+
+def _read_predictions(p: Path) -> tuple[list[Prediction], list[int]]:
+    """The predictions of ``p`` and the line number of each."""
     try:
         preds = list(read_jsonl(p, Prediction))
     except ValueError as exc:
@@ -84,7 +100,7 @@ def read_predictions(path: str | Path) -> list[Prediction]:
             raise UserError(f"{p}:{lineno}: field 'windows' contains a non-finite number")
     if not preds:
         raise UserError(f"{p}: no predictions")
-    return preds
+    return preds, lines
 
 
 # ------------------------------------------------------------------------------------------ per benchmark
@@ -93,7 +109,10 @@ def score_grounding_file(pred: str | Path, convention: str | None = None) -> Sco
     from tempoforge.eval.metrics.grounding import DEFAULT_CONVENTION, grounding_details, score_grounding
 
     conv = convention or DEFAULT_CONVENTION
-    preds = read_predictions(pred)
+    path = _need_file(pred, "prediction")
+    preds, lines = _read_predictions(path)
+    check_benchmark_field(preds, lines, path, "charades-sta")
+    warnings, per_row = grounding_warnings(preds, lines)
     metrics = score_grounding(preds, conv)
     det = grounding_details(preds, conv)
     rows = [
@@ -105,10 +124,11 @@ def score_grounding_file(pred: str | Path, convention: str | None = None) -> Sco
             "iou": float(det.ious[i]),
             "status": det.status[i],
             "answer": p.answer,
+            "warnings": per_row[i],
         }
         for i, p in enumerate(preds)
     ]
-    return ScoreResult("charades-sta", dict(metrics), {"rows": rows, "convention": conv})
+    return ScoreResult("charades-sta", dict(metrics), {"rows": rows, "convention": conv}, warnings)
 
 
 def score_qvhighlights_files(pred: str | Path, gt: str | Path) -> ScoreResult:
@@ -250,8 +270,11 @@ def score_mcq_file(pred: str | Path, convention: str | None = None) -> ScoreResu
     or of Vinoground pairs ``{id, text_pos, text_neg, video_pos, video_neg}`` (``--convention vinoground``)."""
     from tempoforge.eval.metrics.mcq import score_mcq, score_vinoground
 
-    rows = [r for _, r in loaders.load_jsonl_rows(_need_file(pred, "prediction"))]
+    path = _need_file(pred, "prediction")
+    numbered = loaders.load_jsonl_rows(path)
     conv = convention or "mcq"
+    check_mcq_rows(numbered, path, conv)
+    rows = [r for _, r in numbered]
     if conv == "mcq":
         return ScoreResult("mcq", dict(score_mcq(rows)), {"convention": conv})
     if conv == "vinoground":
@@ -267,7 +290,14 @@ def score(
     convention: str | None = None,
     **options: Any,
 ) -> ScoreResult:
-    """Dispatch on ``benchmark`` (one of :data:`BENCHMARKS`)."""
+    """Dispatch on ``benchmark`` (a scorer of :data:`BENCHMARKS` or a name it reads, see ``eval.names``)."""
+    benchmark = scorer_for(benchmark)
+    if convention is not None and convention not in CONVENTIONS.get(benchmark, ()):
+        known = CONVENTIONS.get(benchmark)
+        raise UserError(
+            f"--convention {convention} does not apply to {benchmark}; "
+            + (f"choose from {', '.join(known)}" if known else f"{benchmark} has only its official convention")
+        )
     if benchmark == "charades-sta":
         return score_grounding_file(pred, convention)
     if benchmark == "qvhighlights":
@@ -280,7 +310,7 @@ def score(
         return score_etbench_file(pred)
     if benchmark == "mcq":
         return score_mcq_file(pred, convention)
-    raise UserError(f"unknown benchmark {benchmark!r}; choose from {', '.join(BENCHMARKS)}")
+    raise AssertionError(benchmark)  # pragma: no cover  (scorer_for knows only the scorers above)
 
 
 # --------------------------------------------------------------------------------------------- output
@@ -317,8 +347,12 @@ def format_table(result: ScoreResult) -> str:
 
 
 def write_metrics(path: str | Path, result: ScoreResult) -> None:
-    """Write the metrics JSON atomically (NaN written as null, never as an invalid ``NaN`` token)."""
-    payload = json.dumps(_finite(result.metrics), indent=2, allow_nan=False)
+    """Write the metrics JSON atomically (NaN written as null, never as an invalid ``NaN`` token); the run's
+    warnings, when there are any, under ``"warnings"``."""
+    metrics = dict(result.metrics)
+    if result.warnings:
+        metrics["warnings"] = list(result.warnings)
+    payload = json.dumps(_finite(metrics), indent=2, allow_nan=False)
     atomic_write_text(path, payload + "\n")
 
 

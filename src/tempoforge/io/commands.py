@@ -12,9 +12,12 @@ __all__ = ["register"]
 
 def _probe(args: argparse.Namespace) -> int:
     from tempoforge.io import probe
+    from tempoforge.io.probe import truncation_warning
 
     info = probe(args.path, stream=args.stream)
     print(json.dumps(info.to_json_dict(), indent=2))
+    if (warning := truncation_warning(info)) is not None:
+        print(f"warning: {args.path}: {warning}", file=sys.stderr)
     return 0
 
 

@@ -89,9 +89,11 @@ def plan_chunks(index: StreamIndex, lo_pts: int, hi_pts: int | None, frame_bytes
     return [Chunk(index.keyframe_before(f), f, e) for f, e in zip(firsts, ends, strict=True)]
 
 
-def _decode_chunk(path: Path, stream: int, index: StreamIndex, chunk: Chunk, out_wh: tuple[int, int] | None,
+def _decode_chunk(path: Path, stream: int, index: StreamIndex, chunk: Chunk, out_wh: tuple[int, int],
                   threads: int, stop: threading.Event, bgr: bool = False) -> Iterator[tuple[int, np.ndarray]]:
-    """``(pts, rgb)`` of the chunk's frames in order, from one decoder; stops early if ``stop`` is set."""
+    """``(pts, rgb)`` of the chunk's frames in order, all of display size ``out_wh``, from one decoder; stops
+    early if ``stop`` is set. A frame already of that size is not rescaled (a stream that changes its frame
+    size mid-way is, so every frame has the same shape)."""
     reformatter = VideoReformatter()
     with open_container(path) as container:
         vstream = select_video_stream(container, path, stream)
@@ -106,14 +108,16 @@ def _decode_chunk(path: Path, stream: int, index: StreamIndex, chunk: Chunk, out
                 continue
             if chunk.end_pts is not None and frame.pts >= chunk.end_pts:
                 return
-            yield frame.pts, np.ascontiguousarray(to_rgb(frame, out_wh, reformatter, bgr))
+            shown = (frame.height, frame.width) if round(frame.rotation) % 180 else (frame.width, frame.height)
+            resize = None if shown == out_wh else out_wh
+            yield frame.pts, np.ascontiguousarray(to_rgb(frame, resize, reformatter, bgr))
 
 
 _DONE = object()
 
 
 def _fill(sink: queue.SimpleQueue[Any], path: Path, stream: int, index: StreamIndex, chunk: Chunk,
-          out_wh: tuple[int, int] | None, threads: int, fn: Callable[[np.ndarray], Any] | None,
+          out_wh: tuple[int, int], threads: int, fn: Callable[[np.ndarray], Any] | None,
           stop: threading.Event, bgr: bool) -> None:
     """Decode ``chunk`` into ``sink`` as ``(pts, fn(rgb))`` items, then ``_DONE`` or the error that ended it."""
     try:
@@ -173,7 +177,6 @@ def map_frames(
     index = build_index(p, stream)
     info = probe(p, stream)
     out_wh = output_size(*info.display_size, size=size, max_pixels=max_pixels)
-    resize = None if out_wh == info.display_size else out_wh
     tb = float(index.time_base)
     lo_pts = int(index.pts[0]) if start is None else index.origin_pts + math.ceil((float(start) - TIME_TOLERANCE) / tb)
     hi_pts = None if end is None else index.origin_pts + math.ceil((float(end) - TIME_TOLERANCE) / tb)
@@ -184,10 +187,10 @@ def map_frames(
         chunks = [Chunk(index.keyframe_before(lo_pts), lo_pts, hi_pts)]
     # several chunks: single-threaded decoders; one: FFmpeg's threads, unless this process has one core's share
     threads = 1 if len(chunks) > 1 or budget == 1 else 0
-    return _iter_chunks(p, stream, index, chunks, resize, fn, n_workers, bgr, threads)
+    return _iter_chunks(p, stream, index, chunks, out_wh, fn, n_workers, bgr, threads)
 
 
-def _iter_chunks(path: Path, stream: int, index: StreamIndex, chunks: list[Chunk], out_wh: tuple[int, int] | None,
+def _iter_chunks(path: Path, stream: int, index: StreamIndex, chunks: list[Chunk], out_wh: tuple[int, int],
                  fn: Callable[[np.ndarray], Any] | None, n_workers: int, bgr: bool,
                  threads: int) -> Iterator[tuple[float, Any]]:
     """Chunks decoded by a pool, yielded in order, at most ``n_workers + 1`` in flight; ``threads`` FFmpeg

@@ -96,7 +96,8 @@ def decode_from_keyframe(container: av.container.InputContainer, vstream: av.vid
 
     A container may land after the keyframe asked for (a missing or coarse seek index): while the first
     frame comes after ``first_wanted``, step back one keyframe (at most 4 times, the last to the start of
-    the stream) and decode again.
+    the stream) and decode again. When that still yields no frame, or only frames after ``first_wanted``
+    (MPEG-TS: its generic seek can land past the only earlier keyframe), decode from the start of the file.
     """
     seek_to = key_pts
     for _attempt in range(4):
@@ -106,6 +107,10 @@ def decode_from_keyframe(container: av.container.InputContainer, vstream: av.vid
         if first is None or first.pts is None or first.pts <= first_wanted or seek_to < index.pts[0]:
             break
         seek_to = index.keyframe_before(seek_to - 1) if seek_to > index.keyframe_pts[0] else int(index.pts[0]) - 1
+    if first is None or (first.pts is not None and first.pts > first_wanted):
+        container.seek(0)  # the container's own start (AV_TIME_BASE units), which every demuxer reaches
+        frames = decode()
+        first = next(frames, None)
     return frames if first is None else itertools.chain([first], frames)
 
 
@@ -126,6 +131,8 @@ def open_container(path: str | Path) -> av.container.InputContainer:
         if head[4:8] == b"ftyp":  # an MP4/MOV whose index (moov atom) is missing
             raise VideoError(p, "MP4 without its index (moov atom not found): truncated or unfinished file") from None
         raise VideoError(p, "not a video (unrecognised or corrupt data)") from None
+    except av.error.EOFError:
+        raise VideoError(p, "the file ends right after its header: no frames (empty or cut before its first frame)") from None
     except av.error.FFmpegError as exc:
         reason = str(exc)
         if "moov atom not found" in reason:

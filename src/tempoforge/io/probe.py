@@ -13,7 +13,7 @@ from tempoforge.io.errors import VideoError
 from tempoforge.io.index import build_index, open_container, select_video_stream
 from tempoforge.records import VideoInfo
 
-__all__ = ["probe"]
+__all__ = ["probe", "truncation_warning"]
 
 
 def _is_variable_rate(pts: np.ndarray) -> bool:
@@ -39,6 +39,14 @@ def _first_frame_rotation(container: av.container.InputContainer, vstream: av.vi
     return 0
 
 
+def truncation_warning(info: VideoInfo) -> str | None:
+    """``"file is truncated: only the first 2.000 s of 4.000 s can be decoded"`` for a truncated video."""
+    if not info.truncated:
+        return None
+    of = f" of {info.declared_duration:.3f} s" if info.declared_duration else ""
+    return f"file is truncated: only the first {info.duration:.3f} s{of} can be decoded"
+
+
 def probe(path: str | Path, stream: int = 0) -> VideoInfo:
     """Describe the ``stream``-th video stream of ``path`` (cached per file version; see ``_probe``)."""
     p = Path(path)
@@ -59,6 +67,8 @@ def _probe(path: str | Path, stream: int = 0) -> VideoInfo:
     ``duration`` runs from time 0 (the container start) to the end of the last frame; ``fps`` is the
     average rate; ``variable_fps`` is measured from the frame intervals; ``num_frames`` is counted from
     the packet index (exact, no decoding); ``rotation`` is the display rotation that ``sample`` applies.
+    A truncated file (it ends before its header says, or demuxing fails before its end) is described by its
+    decodable part, with ``truncated`` set and the header's ``declared_duration`` (see :func:`truncation_warning`).
     Raises ``VideoError`` for a missing, empty, unreadable or video-less file.
     """
     p = Path(path)
@@ -88,6 +98,8 @@ def _probe(path: str | Path, stream: int = 0) -> VideoInfo:
         variable_fps=_is_variable_rate(index.pts),
         num_frames=n,
         num_frames_exact=not index.truncated,
+        truncated=index.truncated,
+        declared_duration=index.declared_duration if index.truncated else None,
         width=width,
         height=height,
         rotation=rotation,

@@ -133,11 +133,11 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
         policy.target = target
         key = index.keyframe_before(target)
         # seek only when it skips enough frames to pay for flushing the (threaded) decoder
-        if frames_iter is None or last_pts is None or last_pts >= target or _frames_between(index, last_pts, key) > _SEEK_MIN_SKIP:
-            frames_iter = decode_from_keyframe(container, vstream, index, key, target,
-                                               lambda: _decode_stream(container, vstream, policy))
         found = None
         try:
+            if frames_iter is None or last_pts is None or last_pts >= target or _frames_between(index, last_pts, key) > _SEEK_MIN_SKIP:
+                frames_iter = decode_from_keyframe(container, vstream, index, key, target,
+                                                   lambda: _decode_stream(container, vstream, policy))
             for frame in frames_iter:
                 fpts = frame.pts if frame.pts is not None else target
                 last_pts = fpts
@@ -149,7 +149,11 @@ def _decode_wanted(container: av.container.InputContainer, vstream: av.video.str
                              f"({exc}); the file is corrupt or truncated") from None
         if found is None:
             break  # the decoder ran dry: the remaining frames are not decodable
-        out[len(got_pts)] = to_rgb(found, out_wh, reformatter)
+        img = to_rgb(found, out_wh, reformatter)
+        slot = out[len(got_pts)]
+        if img.shape != slot.shape:  # the stream changed its frame size: scale to the size the index reported
+            img = to_rgb(found, (slot.shape[1], slot.shape[0]), reformatter)
+        slot[...] = img
         got_pts.append(found.pts if found.pts is not None else target)
     return got_pts
 

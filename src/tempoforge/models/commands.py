@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tempoforge.config import add_dataclass_arguments, load_config
 from tempoforge.models.config import STRATEGY_NAMES, PredictConfig
+from tempoforge.presets import add_config_argument
 
 __all__ = ["register"]
 
@@ -49,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "answer is appended to --out as a self-contained Prediction line that `tempoforge eval score` reads. "
         "Ids already in --out are skipped, so an interrupted run resumes where it stopped.",
     )
-    p.add_argument("--config", type=Path, default=None, help="YAML preset with PredictConfig fields (flags override)")
+    add_config_argument(p, "models", "PredictConfig")
     add_dataclass_arguments(p, PredictConfig)
     p.set_defaults(func=_predict)
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["STRATEGY_NAMES", "PredictConfig"]
+__all__ = ["BENCHMARK_NAMES", "STRATEGY_NAMES", "PredictConfig"]
 
 # mirrors ``timestamps.STRATEGIES`` (a test checks they agree)
 STRATEGY_NAMES: tuple[str, ...] = ("mrope", "text", "overlay", "frames-as-images")
+# mirrors ``prompts.BENCHMARK_TASKS`` (a test checks they agree; every name is one ``eval score`` takes)
+BENCHMARK_NAMES: tuple[str, ...] = ("grounding", "charades-sta", "tempoworld", "timechat-tvg", "qvhighlights",
+                                    "dense-captioning", "activitynet-captions", "youcook2")
 
 
 @dataclass
@@ -20,28 +23,29 @@ class PredictConfig:
 
     model: Path | None = field(default=None, metadata={"help": "local checkpoint directory (config.json + weights)"})
     benchmark: str = field(default="grounding", metadata={
-        "help": "benchmark name: grounding, charades-sta, tempoworld, qvhighlights, activitynet-captions, "
-                "youcook2, dense-captioning (decides the prompt and the data record)"})
+        "choices": BENCHMARK_NAMES,
+        "help": "benchmark name (decides the prompt and the data record; written into every prediction, "
+                "and `eval score --benchmark` takes the same names)"})
     data: Path | None = field(default=None, metadata={
         "help": "JSONL of GroundingSample or DenseCaptionSample records; video paths relative to its folder"})
     out: Path | None = field(default=None, metadata={"help": "predictions JSONL (appended; existing ids skipped)"})
-    limit: int | None = field(default=None, metadata={"help": "only the first N samples of the data file"})
-    batch_size: int = field(default=4, metadata={"help": "samples per generate call"})
-    fps: float = field(default=1.0, metadata={"help": "frames per second to sample"})
-    max_frames: int = field(default=64, metadata={
+    limit: int | None = field(default=None, metadata={"min": 1, "help": "only the first N samples of the data file"})
+    batch_size: int = field(default=4, metadata={"min": 1, "help": "samples per generate call"})
+    fps: float = field(default=1.0, metadata={"gt": 0, "help": "frames per second to sample"})
+    max_frames: int = field(default=64, metadata={"min": 1,
         "help": "frame cap; a longer video is sampled more sparsely over its whole length (never truncated)"})
-    timestamps: str = field(default="mrope", metadata={
-        "help": "timestamp strategy: mrope, text, overlay or frames-as-images"})
-    selection: str = field(default="uniform", metadata={
+    timestamps: str = field(default="mrope", metadata={"choices": STRATEGY_NAMES, "help": "timestamp strategy"})
+    selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
         "help": "frame selection: uniform (fps, capped) or saa (Tempo-R0: the same budget spent where the content "
                 "changes, true times kept); use what the model was trained with"})
-    saa_floor: float = field(default=0.25, metadata={"help": "SAA: share of the mean change added to every frame"})
+    saa_floor: float = field(default=0.25, metadata={"min": 0, "help": "SAA: share of the mean change added to every frame"})
     blank: bool = field(default=False, metadata={
         "help": "control: every frame mid-grey (times kept): what the model answers without seeing the video"})
-    max_new_tokens: int = field(default=128, metadata={"help": "generation length cap"})
-    max_pixels: int | None = field(default=None, metadata={"help": "per-frame pixel cap (default: the checkpoint's)"})
+    max_new_tokens: int = field(default=128, metadata={"min": 1, "help": "generation length cap"})
+    max_pixels: int | None = field(default=None, metadata={"min": 1, "help": "per-frame pixel cap (default: the checkpoint's)"})
     duration_in_prompt: bool = field(default=False, metadata={"help": "prefix prompts with the video duration"})
-    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16"})
+    dtype: str = field(default="auto", metadata={"choices": ("auto", "float32", "bfloat16", "float16"),
+                                                 "help": "weights' dtype"})
     device: str = field(default="cpu", metadata={"help": "torch device (cpu, cuda:0) or auto to shard over GPUs"})
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa, eager, flash_attention_2"})
     adapter: Path | None = field(default=None, metadata={"help": "PEFT adapter directory applied on the model"})

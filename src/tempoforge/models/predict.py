@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.errors import UserError
+from tempoforge.eval.names import normalize_name
 from tempoforge.models.config import PredictConfig
 from tempoforge.models.inputs import Example, build_example, check_coverage, collate
 from tempoforge.models.load import LoadedModel
 from tempoforge.models.prompts import (
     dense_captioning_prompt,
     grounding_prompt,
-    normalize_benchmark,
     qvhighlights_prompt,
     task_for_benchmark,
 )
@@ -88,12 +88,11 @@ def prompt_for(sample: Sample, task: str, with_duration: bool = False) -> str:
     raise UserError(f"predict does not support the {task!r} task yet (no data record for it)")
 
 
-def _windows(answer: str) -> list[list[float]] | None:
-    try:
-        from tempoforge.eval.parsing import parse_spans
-    except ImportError:  # the evaluation stage re-parses anyway
-        return None
-    return [list(w) for w in parse_spans(answer).raw_windows]
+def _windows(answer: str, duration: float | None) -> list[list[float]]:
+    """The spans our parser reads in ``answer`` (raw order; only finite times inside the video)."""
+    from tempoforge.eval.parsing import parse_spans
+
+    return [list(w) for w in parse_spans(answer, duration).raw_windows]
 
 
 def ground_truth(sample: Sample) -> tuple[list[list[float]], str | None, list[str] | None]:
@@ -113,7 +112,7 @@ def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: Timesta
         meta["gt_captions"] = captions
     if isinstance(sample, GroundingSample) and not sample.relevant:
         meta["relevant"] = False
-    return {"id": sample.id, "benchmark": normalize_benchmark(cfg.benchmark), "duration": sample.duration, "gt": gt, "query": query,
+    return {"id": sample.id, "benchmark": normalize_name(cfg.benchmark), "duration": sample.duration, "gt": gt, "query": query,
             "video": sample.video, "model": lm.name, "timestamps": strategy, "meta": meta}
 
 
@@ -206,7 +205,7 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
             pending.append(rec)
         if examples:
             for rec, answer in zip(pending, _generate(lm, examples, cfg.max_new_tokens), strict=True):
-                preds.append(Prediction(**rec, answer=answer, windows=_windows(answer)))
+                preds.append(Prediction(**rec, answer=answer, windows=_windows(answer, rec["duration"])))
         written += append_jsonl(cfg.out, preds)
         bar.update(len(chunk))
     bar.close()

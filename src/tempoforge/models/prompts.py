@@ -47,10 +47,11 @@ MASKED_EVENT = ("Given the input video with the masked segment from {start} to {
 DURATION = "The video lasts {duration} seconds. "
 
 TASKS: tuple[str, ...] = ("grounding", "qvhighlights", "dense_captioning", "mcq", "masked_event")
-BENCHMARK_TASKS: dict[str, str] = {  # names as in ``tempoforge eval score --benchmark`` where it has them
+BENCHMARK_TASKS: dict[str, str] = {  # every name is one ``eval score --benchmark`` takes (eval/names.py)
     "grounding": "grounding",
     "charades-sta": "grounding",
     "tempoworld": "grounding",
+    "timechat-tvg": "grounding",
     "qvhighlights": "qvhighlights",
     "dense-captioning": "dense_captioning",
     "activitynet-captions": "dense_captioning",

@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tempoforge.presets import for_users
 from tempoforge.records import DenseCaptionSample, PreferencePair
 
 __all__ = ["FPOSynthConfig", "fpo_pairs"]
 
 HELP = "D2VLM factorized preference pairs (shift / insert / delete / merge / tamper / repeat negatives)"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 
 
 @dataclass

@@ -39,13 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tempoforge.presets import for_users
 from tempoforge.records import GroundingSample
 
 __all__ = ["ATTRIBUTES", "OPPOSITES", "MixStats", "RefusalConfig", "add_arguments", "main", "mix_irrelevant",
            "normalize_query", "other_video_query", "partial_query"]
 
 HELP = "Tempo-R0: mix irrelevant and partially irrelevant queries into a grounding set (PIR-GRPO)"
-DESCRIPTION = (__doc__ or "") + """
+DESCRIPTION = for_users(__doc__ or "") + """
 Example:
     tempoforge synth refusal --data tw/annotations/grounding.jsonl --out runs/pir_train.jsonl --ratio 0.1
 """

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.io.jsonl import append_jsonl, atomic_write_text, read_jsonl
+from tempoforge.presets import for_users
 from tempoforge.records import DenseCaptionSample, PreferencePair
 from tempoforge.synth.perturb import perturb, perturbation_rng
 from tempoforge.synth.readings import ClipReading, contradiction, oracle_clip_readings
@@ -41,7 +42,7 @@ __all__ = ["CAPTION_PROMPTS", "TempleSynthConfig", "aggregate_captions", "clip_s
            "keep_pair", "mirror_probe_pairs", "oracle_clip_captions", "temple_pairs"]
 
 HELP = "TEMPLE preference pairs from temporal perturbations (drop / shuffle / reverse with difficulty r)"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 
 CAPTION_PROMPTS = (
     "Describe the video in detail.",
@@ -60,7 +61,8 @@ class TempleSynthConfig:
     r: list[int] = field(default_factory=lambda: [16, 8, 4, 2], metadata={"help": "difficulty factors"})
     clips: int = field(default=8, metadata={"help": "clips per video (N >= 4)"})
     seed: int = field(default=0, metadata={"help": "seed of every perturbation and prompt choice"})
-    captioner: str = field(default="self", metadata={"help": "self (the model being trained) or oracle "
+    captioner: str = field(default="self", metadata={"choices": ("self", "oracle"),
+                                                     "help": "self (the model being trained) or oracle "
                                                               "(the annotations' ground truth)"})
     redraws: int = field(default=8, metadata={"help": "oracle readings: redraws of a perturbation whose rejected "
                                                       "text contradicts itself before the pair is skipped"})

@@ -16,7 +16,7 @@ __all__ = ["DESCRIPTION", "HELP", "add_arguments", "config_from_args", "main"]
 
 HELP = "TEMPURA VER data: teacher event segmentation, masked-event and dense-captioning samples"
 DESCRIPTION = """\
-Build TEMPURA's training data (METHODS.md 2.1) from a TempoWorld folder or a curated folder:
+Build TEMPURA's training data from a TempoWorld folder or a curated folder:
 static filter -> categorisation -> event segmentation from time-marked 1 fps frame grids -> validation
 (no overlap, full coverage, inside the duration; small slips repaired) -> coherence check -> masked
 event prediction. Writes OUT/samples.jsonl (stage 1 'masked' + stage 2 'dense' SFT samples),
@@ -44,7 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TempoWorld folder (world.json) or curated folder (kept.jsonl)")
     parser.add_argument("--teacher", dest="backend", choices=["oracle", "openai", "hf"], default=None,
                         help="teacher backend (default: oracle)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_dataclass_arguments(parser, TempuraSynthConfig, skip=("input", "teacher"))
     add_dataclass_arguments(parser, TeacherSettings, skip=("backend",))
 

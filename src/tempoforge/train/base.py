@@ -23,17 +23,17 @@ __all__ = ["OptimSettings", "VisionProbe", "find_vision_tower", "loss_history", 
 class OptimSettings:
     """Optimisation hyper-parameters shared by SFT, DPO, FPO and GRPO."""
 
-    learning_rate: float = field(default=5e-6, metadata={"help": "peak learning rate"})
+    learning_rate: float = field(default=5e-6, metadata={"gt": 0, "help": "peak learning rate"})
     max_steps: int = field(default=100, metadata={"help": "optimizer steps (step-based, not wall-clock)"})
-    epochs: float = field(default=1.0, metadata={"help": "epochs when max_steps <= 0"})
-    batch_size: int = field(default=1, metadata={"help": "per-device batch size"})
-    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "linear warm-up fraction"})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    epochs: float = field(default=1.0, metadata={"gt": 0, "help": "epochs when max_steps <= 0"})
+    batch_size: int = field(default=1, metadata={"min": 1, "help": "per-device batch size"})
+    grad_accum: int = field(default=1, metadata={"min": 1, "help": "gradient accumulation steps"})
+    warmup_ratio: float = field(default=0.05, metadata={"min": 0, "help": "linear warm-up fraction"})
+    weight_decay: float = field(default=0.0, metadata={"min": 0, "help": "AdamW weight decay"})
     scheduler: str = field(default="cosine", metadata={"help": "learning-rate schedule"})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping"})
+    max_grad_norm: float = field(default=1.0, metadata={"min": 0, "help": "gradient clipping (0: none)"})
     seed: int = field(default=0, metadata={"help": "random seed"})
-    save_steps: int = field(default=0, metadata={"help": "checkpoint every N steps (0 = only at the end)"})
+    save_steps: int = field(default=0, metadata={"min": 0, "help": "checkpoint every N steps (0 = only at the end)"})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
     ddp_find_unused_parameters: bool | None = field(default=None, metadata={

@@ -30,12 +30,13 @@ __all__ = ["ExampleCollator", "ExampleDataset", "FrameCache", "SFTItem", "VideoS
 class VideoSettings:
     """How a run turns a video into model inputs."""
 
-    fps: float = field(default=1.0, metadata={"help": "frames per second sampled from each video"})
-    max_frames: int = field(default=16, metadata={"help": "frame cap, spread over the whole video"})
-    max_pixels: int | None = field(default=None, metadata={"help": "resize frames to at most this many pixels"})
-    strategy: str = field(default="mrope", metadata={"help": "timestamp strategy: mrope | text | overlay | "
-                                                              "frames-as-images"})
-    selection: str = field(default="uniform", metadata={"help": "frame selection: uniform (fps, capped) | saa "
+    fps: float = field(default=1.0, metadata={"gt": 0, "help": "frames per second sampled from each video"})
+    max_frames: int = field(default=16, metadata={"min": 1, "help": "frame cap, spread over the whole video"})
+    max_pixels: int | None = field(default=None, metadata={"min": 1, "help": "resize frames to at most this many pixels"})
+    strategy: str = field(default="mrope", metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
+                                                      "help": "timestamp strategy"})
+    selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
+                                                        "help": "frame selection: uniform (fps, capped) | saa "
                                                                 "(Tempo-R0: the same budget spent where the "
                                                                 "content changes, true times kept)"})
     saa_floor: float = field(default=0.25, metadata={"help": "SAA: share of the mean change added to every "

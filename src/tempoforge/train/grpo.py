@@ -78,7 +78,8 @@ class GRPOSettings:
     epsilon: float = field(default=0.2, metadata={"help": "PPO clip range (lower side)"})
     epsilon_high: float | None = field(default=None, metadata={"help": "upper clip range (None = epsilon)"})
     num_iterations: int = field(default=1, metadata={"help": "optimizer steps per rollout (mu)"})
-    loss_type: str = field(default="grpo", metadata={"help": "grpo (mean per completion) | token (DAPO)"})
+    loss_type: str = field(default="grpo", metadata={"choices": ("grpo", "token"),
+                                                     "help": "grpo (mean per completion) or token (DAPO)"})
     scale_rewards: bool = field(default=True, metadata={"help": "divide advantages by the group std"})
     advantage_eps: float = field(default=1e-4, metadata={"help": "eps in (r - mean) / (std + eps)"})
     rewards: list[str] = field(default_factory=lambda: ["format", "refusal"],

@@ -16,9 +16,9 @@ class LoraSettings:
     """LoRA hyper-parameters (TEMPLE DPO: r 32, alpha 64, all linear layers, vision frozen)."""
 
     enabled: bool = field(default=True, metadata={"help": "train a LoRA adapter (else: full fine-tune)"})
-    r: int = field(default=32, metadata={"help": "LoRA rank"})
+    r: int = field(default=32, metadata={"min": 1, "help": "LoRA rank"})
     alpha: int = field(default=64, metadata={"help": "LoRA alpha"})
-    dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    dropout: float = field(default=0.05, metadata={"min": 0, "help": "LoRA dropout"})
     target_modules: str = field(default="all-linear", metadata={"help": "PEFT target modules"})
     train_vision: bool = field(default=False, metadata={"help": "also adapt / train the vision tower"})
 

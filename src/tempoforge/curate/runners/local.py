@@ -1,4 +1,8 @@
-"""The local runner: a pool of ``workers`` processes, results yielded as they finish."""
+"""The local runner: a pool of ``workers`` processes, results yielded as they finish.
+
+Each worker dies with the driver, even after ``kill -9`` of the driver (``lifeline.die_with``: a Linux
+parent-death signal plus a watchdog thread), so no orphaned decoder keeps running.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from typing import Any
 
 from tempoforge.curate.config import CurateConfig
 from tempoforge.curate.pipeline import process_video
+from tempoforge.curate.runners.lifeline import Lifeline, die_with, lifeline
 
 __all__ = ["run_local"]
 
 
-def _init_worker(decoders: int) -> None:
+def _init_worker(decoders: int, driver: Lifeline) -> None:
+    # first of all: never outlive the driver
+    die_with(driver, direct_child=True)
     # one BLAS/torch/OpenCV thread per process and its share of the cores for decoding: the pool provides
     # the parallelism
     import os
@@ -44,7 +51,7 @@ def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, 
 
     share = max(1, decode_workers() // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(share,)) as pool:
+                             initargs=(share, lifeline())) as pool:
         pending: set[Future[dict[str, Any]]] = set()
         it = iter(items)
         for item in it:

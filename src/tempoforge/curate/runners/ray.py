@@ -2,7 +2,8 @@
 
 Optional extra: ``pip install 'tempoforge[ray]'``. Without a running cluster a local Ray is started with
 ``num_cpus=workers``. The driver consumes results as a stream and does all writing (``pipeline.curate``),
-so resuming and crash-safety are the same as with the local runner.
+so resuming and crash-safety are the same as with the local runner. A worker on the driver's machine exits
+when the driver dies, even after ``kill -9`` (``lifeline.die_with``: a watchdog thread per worker process).
 """
 
 from __future__ import annotations
@@ -30,14 +31,18 @@ def run_ray(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, wo
         ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
     from tempoforge.curate.pipeline import process_video
+    from tempoforge.curate.runners.lifeline import lifeline
 
     out = str(Path(out_dir).resolve())
+    driver = lifeline()
 
     def _map(row: dict[str, Any]) -> dict[str, Any]:
         import os
 
+        from tempoforge.curate.runners.lifeline import die_with
         from tempoforge.io.convert import DECODE_WORKERS_ENV
 
+        die_with(driver, direct_child=False)  # once per worker process; a no-op on another host
         os.environ.setdefault(DECODE_WORKERS_ENV, "1")  # each task holds one CPU (num_cpus=1)
         result = process_video({"id": row["id"], "path": row["path"]}, config, Path(out))
         return {"result": json.dumps(result)}

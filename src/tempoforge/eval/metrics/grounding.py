@@ -158,7 +158,7 @@ def _details_strict(preds: Sequence[Prediction]) -> GroundingDetails:
         elif p.windows and not p.answer:
             win, st = [float(x) for x in p.windows[0][:2]], "ok"
         else:
-            res = parse_spans(p.answer)
+            res = parse_spans(p.answer, p.duration)
             st = {"ok": "ok", "refusal": "refusal", "empty": "empty"}.get(res.status, "failed")
             win = list(res.windows[0]) if res.windows else None
         if win is not None:

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.models.evidence import EvidenceSettings
+from tempoforge.presets import for_users
 from tempoforge.train.fpo import EvidenceItem, EvidenceTrainSettings
 
 __all__ = ["GROUNDING_PROMPT", "D2VLMConfig", "dense_items", "evaluate", "grounding_items", "run_d2vlm"]
 
 HELP = "D2VLM: evidence-token SFT (CE + grounding + consistency) then FPO on factorized negatives"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 log = logging.getLogger(__name__)
 
 GROUNDING_PROMPT = 'Find the moments of the video described by the query, then describe them. Query: "{query}".'
@@ -42,8 +43,9 @@ GROUNDING_PROMPT = 'Find the moments of the video described by the query, then d
 class D2VLMConfig:
     """A D2VLM run: model, data, held-out evaluation and each stage's settings."""
 
-    stage: str = field(default="both", metadata={"help": "sft | fpo | both | eval (score a saved model: init, "
-                                                          "default OUT/fpo or OUT/sft)"})
+    stage: str = field(default="both", metadata={"choices": ("sft", "fpo", "both", "eval"),
+                                                 "help": "which stage; eval scores a saved model: init, "
+                                                         "default OUT/fpo or OUT/sft"})
     model: str = field(default="tiny:qwen2_5_vl", metadata={"help": "base model directory or tiny:<model_type>"})
     init: str | None = field(default=None, metadata={"help": "fpo: evidence model to start from (default OUT/sft)"})
     dense: str | None = field(default=None, metadata={"help": "SFT dense-caption JSONL (DenseCaptionSample)"})
@@ -212,7 +214,9 @@ def run_d2vlm(cfg: D2VLMConfig) -> dict[str, Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=None, help="YAML preset (see configs/train/d2vlm_*.yaml)")
+    from tempoforge.presets import add_config_argument
+
+    add_config_argument(p, "train", "D2VLMConfig", prefix="d2vlm_")
     from tempoforge.config import add_dataclass_arguments
 
     add_dataclass_arguments(p, D2VLMConfig)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.io.jsonl import read_jsonl
+from tempoforge.presets import for_users
 from tempoforge.records import PreferencePair
 from tempoforge.train.checkpoint import DONE_MARKER, is_done, mark_done, resolve_model, save_checkpoint
 from tempoforge.train.data import SFTItem
@@ -27,7 +28,7 @@ from tempoforge.train.sft import SFTSettings, run_sft
 __all__ = ["TempleConfig", "run_temple"]
 
 HELP = "TEMPLE: progressive DPO curriculum (r = 16 -> 8 -> 4 -> 2) then SFT"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 log = logging.getLogger(__name__)
 
 
@@ -41,8 +42,10 @@ class TempleConfig:
                                                                  "default: the chosen responses of the pairs"})
     out: str = field(default="runs/temple", metadata={"help": "output folder (one subfolder per stage)"})
     stages: list[int] = field(default_factory=lambda: [16, 8, 4, 2], metadata={"help": "curriculum r values"})
-    schedule: str = field(default="progressive", metadata={"help": "progressive | single (ablation)"})
-    order: str = field(default="dpo-sft", metadata={"help": "dpo-sft (TEMPLE) | sft-dpo (ablation) | dpo-only"})
+    schedule: str = field(default="progressive", metadata={"choices": ("progressive", "single"),
+                                                           "help": "progressive, or single (ablation)"})
+    order: str = field(default="dpo-sft", metadata={"choices": ("dpo-sft", "sft-dpo", "dpo-only"),
+                                                    "help": "dpo-sft (TEMPLE), sft-dpo (ablation) or dpo-only"})
     seed: int = field(default=0, metadata={"help": "random seed"})
     dpo: DPOSettings = field(default_factory=DPOSettings)
     sft: SFTSettings = field(default_factory=SFTSettings)
@@ -112,7 +115,9 @@ def run_temple(cfg: TempleConfig) -> dict[str, Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=None, help="YAML preset (see configs/train/temple_*.yaml)")
+    from tempoforge.presets import add_config_argument
+
+    add_config_argument(p, "train", "TempleConfig", prefix="temple_")
     from tempoforge.config import add_dataclass_arguments
 
     add_dataclass_arguments(p, TempleConfig)

@@ -27,13 +27,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tempoforge.presets import for_users
 from tempoforge.records import GroundingSample
 from tempoforge.train.grpo import GRPOItem, GRPOSettings
 
 __all__ = ["R1_INSTRUCTION", "REFUSAL_ANSWER", "TempoR0Config", "grpo_items", "run_tempo_r0", "tempo_r0_prompt"]
 
 HELP = "Tempo-R0: refusal-aware GRPO (PIR-GRPO) on video grounding, with SAA frames and explicit timestamps"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 log = logging.getLogger(__name__)
 
 REFUSAL_ANSWER = "The event does not appear in the video."
@@ -60,9 +61,10 @@ class TempoR0Config:
     partial_share: float = field(default=0.5, metadata={"help": "share of those that are partially irrelevant"})
     duration_in_prompt: bool = field(default=True, metadata={"help": "state the video duration in the prompt"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N samples of the data"})
-    selection: str | None = field(default=None, metadata={"help": "override grpo.video.selection: uniform | saa"})
-    timestamps: str | None = field(default=None, metadata={"help": "override grpo.video.strategy: mrope | text | "
-                                                                   "overlay | frames-as-images"})
+    selection: str | None = field(default=None, metadata={"choices": ("uniform", "saa"),
+                                                          "help": "override grpo.video.selection"})
+    timestamps: str | None = field(default=None, metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
+                                                           "help": "override grpo.video.strategy"})
     seed: int = field(default=0, metadata={"help": "seed of the tiny model and of the irrelevant-pair mix"})
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
 
@@ -126,8 +128,9 @@ def run_tempo_r0(cfg: TempoR0Config, lm: Any = None, progress: bool = True) -> d
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from tempoforge.config import add_dataclass_arguments
+    from tempoforge.presets import add_config_argument
 
-    p.add_argument("--config", default=None, help="YAML preset (configs/train/tempo_r0_*.yaml)")
+    add_config_argument(p, "train", "TempoR0Config", prefix="tempo_r0_")
     add_dataclass_arguments(p, TempoR0Config)
 
 

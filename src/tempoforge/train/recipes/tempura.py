@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.io.jsonl import read_jsonl
+from tempoforge.presets import for_users
 from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
 from tempoforge.train.data import SFTItem, VideoSettings, load_frames, resolve_video
 from tempoforge.train.lora import LoraSettings
@@ -31,7 +32,7 @@ from tempoforge.train.sft import SFTSettings, run_sft
 __all__ = ["ORDERS", "TempuraConfig", "run_tempura", "stage_items"]
 
 HELP = "TEMPURA: masked event prediction (S1) then dense event segmentation + captioning (S2)"
-DESCRIPTION = __doc__ or ""
+DESCRIPTION = for_users(__doc__ or "")
 log = logging.getLogger(__name__)
 
 ORDERS: dict[str, tuple[str, ...]] = {"s1-s2": ("masked", "dense"), "s2-only": ("dense",), "s2-s1": ("dense", "masked")}
@@ -53,7 +54,8 @@ class TempuraConfig:
     model: str = field(default="tiny:qwen2_5_vl", metadata={"help": "model directory or tiny:<model_type>"})
     data: str = field(default="samples.jsonl", metadata={"help": "samples from `tempoforge synth tempura`"})
     out: str = field(default="runs/tempura", metadata={"help": "output folder (one subfolder per stage)"})
-    order: str = field(default="s1-s2", metadata={"help": "s1-s2 (TEMPURA) | s2-only | s2-s1 (ablations)"})
+    order: str = field(default="s1-s2", metadata={"choices": ("s1-s2", "s2-only", "s2-s1"),
+                                                  "help": "s1-s2 (TEMPURA), s2-only or s2-s1 (ablations)"})
     time_instruction: bool = field(default=False, metadata={"help": "prepend TEMPURA's time instruction to prompts"})
     seed: int = field(default=0, metadata={"help": "random seed (tiny model init, data order)"})
     limit: int | None = field(default=None, metadata={"help": "use at most this many samples per stage"})
@@ -130,8 +132,9 @@ def run_tempura(cfg: TempuraConfig, lm: Any = None) -> dict[str, Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from tempoforge.config import add_dataclass_arguments
+    from tempoforge.presets import add_config_argument
 
-    p.add_argument("--config", default=None, help="YAML preset (see configs/train/tempura_*.yaml)")
+    add_config_argument(p, "train", "TempuraConfig", prefix="tempura_")
     add_dataclass_arguments(p, TempuraConfig)
 
 

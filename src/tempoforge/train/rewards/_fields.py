@@ -47,6 +47,8 @@ def gt_windows(spans: Any) -> list[tuple[float, float]]:
     return out
 
 
-def parse_all(completions: Sequence[str]) -> list[ParseResult]:
-    """:func:`tempoforge.eval.parsing.parse_spans` of every completion (the evaluation's own parser)."""
-    return [parse_spans(c) for c in completions]
+def parse_all(completions: Sequence[str], fields: dict[str, Any] | None = None) -> list[ParseResult]:
+    """:func:`tempoforge.eval.parsing.parse_spans` of every completion (the evaluation's own parser), with
+    the sample's ``duration`` from ``fields`` when given (a span past the video is then no span)."""
+    durations = field_list(fields or {}, "duration", len(completions), None)
+    return [parse_spans(c, d) for c, d in zip(completions, durations, strict=True)]

@@ -51,7 +51,7 @@ def iou_reward(completions: list[str], **sample_fields: Any) -> list[float]:
     """Temporal IoU of the completion's first span with the sample's best-matching GT span (0 without one)."""
     spans = field_list(sample_fields, "spans", len(completions), [])
     out = []
-    for res, gt in zip(parse_all(completions), spans, strict=True):
+    for res, gt in zip(parse_all(completions, sample_fields), spans, strict=True):
         out.append(best_iou(res.windows[0], gt_windows(gt))[0] if res.windows else 0.0)
     return out
 
@@ -62,6 +62,6 @@ def iou_penalty_reward(completions: list[str], **sample_fields: Any) -> list[flo
     spans = field_list(sample_fields, "spans", n, [])
     durations = field_list(sample_fields, "duration", n, None)
     out = []
-    for res, gt, d in zip(parse_all(completions), spans, durations, strict=True):
+    for res, gt, d in zip(parse_all(completions, sample_fields), spans, durations, strict=True):
         out.append(penalised_iou(res.windows[0], gt_windows(gt), d) if res.windows else 0.0)
     return out

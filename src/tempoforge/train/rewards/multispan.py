@@ -48,4 +48,4 @@ def matched_iou(preds: list[tuple[float, float]], gts: list[tuple[float, float]]
 def multispan_reward(completions: list[str], **sample_fields: Any) -> list[float]:
     """:func:`matched_iou` of every stated span against every GT span of the sample."""
     spans = field_list(sample_fields, "spans", len(completions), [])
-    return [matched_iou(list(res.windows), gt_windows(gt)) for res, gt in zip(parse_all(completions), spans, strict=True)]
+    return [matched_iou(list(res.windows), gt_windows(gt)) for res, gt in zip(parse_all(completions, sample_fields), spans, strict=True)]

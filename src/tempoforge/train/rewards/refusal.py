@@ -35,7 +35,7 @@ def _refusal(completions: list[str], penalty: bool, fields: dict[str, Any]) -> l
     relevant = field_list(fields, "relevant", n, None)
     durations = field_list(fields, "duration", n, None)
     out = []
-    for i, res in enumerate(parse_all(completions)):
+    for i, res in enumerate(parse_all(completions, fields)):
         gts = gt_windows(spans[i])
         rel = bool(gts) if relevant[i] is None else bool(relevant[i])
         if rel and not gts:

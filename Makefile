@@ -16,13 +16,14 @@ LATEST_VENV ?= .venv-latest
 # pip's config on some machines lists local index folders that do not exist; hide that noise only
 QUIET_PIP := grep -v "^WARNING: Location '.*' is ignored" || true
 
-.PHONY: help install lock test test-latest test-integration test-all demo bench lint clean
+.PHONY: help install lock test test-latest test-integration test-all demo bench gpu-suite lint clean
 
 help:
 	@echo "make demo   - set up, then run the main job end to end on TempoWorld with a tiny model"
 	@echo "make test   - set up, then run the default test suite"
 	@echo "make test-integration - the slower end-to-end tests (2-process training, Ray, ...)"
 	@echo "make bench  - speed/memory benchmarks against the tools users would otherwise use"
+	@echo "make gpu-suite - on a CUDA GPU: the unattended <= 8 min suite (benchmarks/gpu_suite.sh)"
 	@echo "make lint   - ruff + mypy"
 	@echo "make install - create $(VENV) and install exactly $(LOCK) (quick when nothing changed)"
 	@echo "make lock   - renew $(LOCK) with the newest releases pyproject.toml allows (then run make test)"
@@ -73,7 +74,11 @@ demo: install
 	$(VENV)/bin/tempoforge demo
 
 bench: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done
+	@for b in benchmarks/*.py; do [ "$$b" = benchmarks/gpu_suite.py ] && continue; echo "== $$b"; $(PY) $$b; done
+
+# the one unattended run for a CUDA GPU (<= 8 minutes): JSON + markdown summary under runs/gpu_suite_<date>
+gpu-suite: install
+	PY=$(PY) benchmarks/gpu_suite.sh
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -24,7 +24,8 @@ COMMAND_MODULES: list[str] = [
     "tempoforge.curate.commands",  # curate
     "tempoforge.synth.commands",  # synth temple | tempura | fpo
     "tempoforge.train.commands",  # train ...
-    "tempoforge.models.commands",  # predict, doctor
+    "tempoforge.models.commands",  # predict, doctor, models tiny | init
+    "tempoforge.plan.commands",  # plan
     "tempoforge.eval.commands",  # eval score | report
     "tempoforge.study.commands",  # study temple | ...
     "tempoforge.demo",  # demo

@@ -3,6 +3,8 @@
 - ``families.py``   the supported model types and their quirks, in one table
 - ``load.py``       ``load(path, dtype=, device=, attn_implementation=, adapter=)`` -> ``LoadedModel``
 - ``tiny.py``       ``build_tiny(model_type, out_dir=None, seed=0)``: random tiny models + BPE tokenizer, offline
+- ``real.py``       ``init_real(family, size, out_dir, layers=)``: the published architectures (``real_archs.py``)
+                    at random init, optionally cut in depth, with an offline tokenizer (real special-token ids)
 - ``tensorize.py``  torch-only frames -> ``pixel_values`` / ``grid_thw`` (the Qwen processors' math)
 - ``timestamps.py`` the strategies ``mrope`` / ``text`` / ``overlay`` / ``frames-as-images``
 - ``positions.py``  M-RoPE position ids the original way, from the actual frame times
@@ -23,6 +25,7 @@ _EXPORTS = {
     "LoadedModel": "load",
     "load": "load",
     "build_tiny": "tiny",
+    "init_real": "real",
     "build_example": "inputs",
     "build_batch": "inputs",
     "collate": "inputs",

@@ -1,4 +1,4 @@
-"""``tempoforge predict`` and ``tempoforge doctor`` (heavy imports happen inside the handlers)."""
+"""``tempoforge predict``, ``doctor`` and ``models tiny | init`` (heavy imports happen inside the handlers)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,27 @@ def _tiny(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from tempoforge.models.real import get_arch, init_real
+
+    arch = get_arch(args.family, args.size)  # a bad family / size fails before anything is built
+    lm = init_real(args.family, args.size, args.out, layers=args.layers, vision_layers=args.vision_layers,
+                   dtype=args.dtype, seed=args.seed)
+    n = sum(p.numel() for p in lm.model.parameters())
+    if not args.quiet:
+        cut = "" if args.layers is None else f", cut to {args.layers} layers"
+        print(f"wrote a random-initialised {arch.name} architecture ({n / 1e9:.2f}B parameters{cut}, {args.dtype}) "
+              f"to {args.out}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict", help="generate answers for a benchmark file (resumable) -> predictions.jsonl",
@@ -71,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only this timestamp strategy (default: all)")
     d.set_defaults(func=_doctor)
 
-    m = sub.add_parser("models", help="model utilities (tiny offline checkpoints)",
+    m = sub.add_parser("models", help="model utilities (tiny and real-architecture offline checkpoints)",
                        description="Model utilities that need no download.")
     msub = m.add_subparsers(dest="models_command", metavar="COMMAND", title="commands", required=True)
     t = msub.add_parser(
@@ -85,3 +106,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
     t.add_argument("--seed", type=int, default=0, help="initialisation seed (default: 0)")
     t.set_defaults(func=_tiny)
+
+    i = msub.add_parser(
+        "init", help="write a random-initialised checkpoint with a real model's published architecture",
+        description="Builds the published architecture of a real checkpoint (Qwen2-VL-2B/7B, Qwen2.5-VL-3B/7B, "
+        "Qwen3-VL-2B/8B): hidden sizes, heads, vision tower, M-RoPE sections, special-token ids, chat template and "
+        "processor configs, with random weights, entirely offline, and saves it in the stock layout. --layers cuts "
+        "the language model (and, unless --vision-layers says otherwise, the vision tower) to fewer layers with "
+        "the same widths: the real training path on a laptop. The tokenizer is built offline: its special tokens "
+        "have the published ids, its regular tokens are a small BPE (see the README).",
+    )
+    i.add_argument("--family", choices=["qwen2_vl", "qwen2_5_vl", "qwen3_vl"], default="qwen2_5_vl",
+                   help="model family (default: qwen2_5_vl)")
+    i.add_argument("--size", required=True, help="qwen2_vl: 2b, 7b; qwen2_5_vl: 3b, 7b; qwen3_vl: 2b, 8b")
+    i.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
+    i.add_argument("--layers", type=_positive, default=None, help="decoder layers to keep (default: all)")
+    i.add_argument("--vision-layers", type=_positive, default=None,
+                   help="vision blocks to keep (default: --layers, or all)")
+    i.add_argument("--dtype", choices=["bfloat16", "float32", "float16"], default="bfloat16",
+                   help="weight dtype (default: bfloat16, as published)")
+    i.add_argument("--seed", type=int, default=0, help="initialisation seed (default: 0)")
+    i.set_defaults(func=_init)

@@ -287,10 +287,11 @@ class EvidenceModel(nn.Module):
         self.model = model
         if heads is None:
             n_old = min(self.token_ids)
-            emb = model.get_input_embeddings().weight.detach()[:n_old].float()
-            out = model.get_output_embeddings().weight.detach()[:n_old].float()
-            # a neutral start: the mean input row and the mean output row of the existing vocabulary
-            heads = EvidenceHeads(hidden, emb.mean(0).expand(2, -1), out.mean(0).expand(2, -1))
+            # a neutral start: the mean input row and the mean output row of the existing vocabulary, summed in
+            # float32 without a float32 copy of the (V, h) matrices (2 x 2 GiB for a 7B model)
+            emb = model.get_input_embeddings().weight.detach()[:n_old].sum(0, dtype=torch.float32) / n_old
+            out = model.get_output_embeddings().weight.detach()[:n_old].sum(0, dtype=torch.float32) / n_old
+            heads = EvidenceHeads(hidden, emb.expand(2, -1), out.expand(2, -1))
             heads.to(device=next(model.parameters()).device)
         self.heads = heads
         self.video: dict[str, Any] = {}  # the sampling the model was trained with (set on load)

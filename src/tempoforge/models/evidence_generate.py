@@ -156,7 +156,7 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
     preds = []
     for s in tqdm(samples, desc=f"predict {benchmark}", disable=quiet):
         frames = load_frames(resolve_video(s.video, root), video)
-        ex = build_example(elm.lm, prompt(s), frames, video.strategy)
+        ex = build_example(elm.lm, prompt(s), frames, video.strategy, max_pixels=video.max_pixels)
         g = generate_evidence(elm, ex, max_new_tokens)
         meta: dict[str, Any] = {"evidence_spans": g.evidence_spans, "answer_spans": g.answer_spans, "raw": g.raw}
         gt, query, captions = ground_truth(s)

@@ -32,7 +32,9 @@ class VideoSettings:
 
     fps: float = field(default=1.0, metadata={"gt": 0, "help": "frames per second sampled from each video"})
     max_frames: int = field(default=16, metadata={"min": 1, "help": "frame cap, spread over the whole video"})
-    max_pixels: int | None = field(default=None, metadata={"min": 1, "help": "resize frames to at most this many pixels"})
+    max_pixels: int | None = field(default=None, metadata={"min": 1,
+        "help": "per-frame pixel cap: frames are decoded and tensorized at most this large (as predict's "
+                "max_pixels), so the checkpoint's video_min_pixels cannot enlarge them"})
     strategy: str = field(default="mrope", metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
                                                       "help": "timestamp strategy"})
     selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
@@ -166,6 +168,7 @@ class ExampleDataset(torch.utils.data.Dataset[Example]):
             return text_example(self.lm, it.prompt, it.answer)
         frames = load_frames(it.video, self.settings)
         return build_example(self.lm, it.prompt, frames, self.settings.strategy, answer=it.answer,
+                             max_pixels=self.settings.max_pixels,
                              masked_spans=it.masked or None)
 
 

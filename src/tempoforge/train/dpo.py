@@ -82,9 +82,11 @@ class PairDataset(torch.utils.data.Dataset[PairExample]):
     def __getitem__(self, i: int) -> PairExample:
         p = self.pairs[i]
         frames = load_frames(p.video, self.video)
-        chosen = build_example(self.lm, p.prompt, frames, self.video.strategy, answer=p.chosen)
+        cap = self.video.max_pixels
+        chosen = build_example(self.lm, p.prompt, frames, self.video.strategy, answer=p.chosen, max_pixels=cap)
         rejected_frames = frames if p.rejected_video is None else load_frames(p.rejected_video, self.video)
-        rejected = build_example(self.lm, p.prompt, rejected_frames, self.video.strategy, answer=p.rejected)
+        rejected = build_example(self.lm, p.prompt, rejected_frames, self.video.strategy, answer=p.rejected,
+                                 max_pixels=cap)
         return PairExample(chosen, rejected, shared=p.rejected_video is None, index=i)
 
 

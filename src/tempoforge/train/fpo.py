@@ -79,7 +79,8 @@ class _ItemDataset(torch.utils.data.Dataset[EvidenceExample]):
     def __getitem__(self, i: int) -> EvidenceExample:
         it = self.items[i]
         frames = load_frames(it.video, self.video)
-        return build_evidence_example(self.elm, it.prompt, frames, self.video.strategy, it.response, it.spans)
+        return build_evidence_example(self.elm, it.prompt, frames, self.video.strategy, it.response, it.spans,
+                                      max_pixels=self.video.max_pixels)
 
 
 class _PairDataset(torch.utils.data.Dataset[tuple[EvidenceExample, EvidenceExample]]):
@@ -98,8 +99,9 @@ class _PairDataset(torch.utils.data.Dataset[tuple[EvidenceExample, EvidenceExamp
         p = self.pairs[i]
         frames = load_frames(p.video, self.video)
         s = self.video.strategy
-        return (build_evidence_example(self.elm, p.prompt, frames, s, p.chosen, p.chosen_spans),
-                build_evidence_example(self.elm, p.prompt, frames, s, p.rejected, p.rejected_spans))
+        cap = self.video.max_pixels
+        return (build_evidence_example(self.elm, p.prompt, frames, s, p.chosen, p.chosen_spans, max_pixels=cap),
+                build_evidence_example(self.elm, p.prompt, frames, s, p.rejected, p.rejected_spans, max_pixels=cap))
 
 
 def _collate(items: list[Any]) -> dict[str, Any]:

@@ -227,7 +227,8 @@ class VideoGRPOTrainer:
             # -- rollout ---------------------------------------------------------------------------------
             def prompt_examples(self, items: Sequence[GRPOItem]) -> list[Example]:
                 v = self.settings.video
-                return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.strategy) for it in items]
+                return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.strategy, max_pixels=v.max_pixels)
+                        for it in items]
 
             @torch.no_grad()
             def sample_completions(self, model: Any, prompts: list[Example]) -> list[list[torch.Tensor]]:

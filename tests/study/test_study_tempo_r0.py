@@ -53,4 +53,4 @@ def test_format_items_mix_in_the_requested_share_of_refusals(smoke: tuple[Path, 
     refusals = sum(REFUSAL_ANSWER in i.answer for i in items)
     relevant = len(items) - refusals
     # share 0.25 of the items: round(0.25 * relevant / 0.75) refusals, capped by what the world has
-    assert refusals == min(round(relevant / 3), sum(1 for _ in open(ann / "refusal.jsonl")))
+    assert refusals == min(round(relevant / 3), len((ann / "refusal.jsonl").read_text().splitlines()))

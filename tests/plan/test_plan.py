@@ -155,6 +155,9 @@ def test_plan_cli() -> None:
     small = _cli("--config", "configs/train/temple_qwen25vl_7b.yaml", "--gpus", "8", "--gpu-mem", "24")
     assert small.returncode == 1 and " NO" in small.stdout  # 15.6 GiB of bf16 weights alone on each GPU
     missing = _cli("--config", "nope.yaml")
-    assert missing.returncode == 2 and missing.stderr.strip() == "tempoforge: error: preset not found: nope.yaml"
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("tempoforge: error: nope.yaml: no such file, and not the name of a preset (presets:")
+    by_name = _cli("--config", "temple_qwen25vl_7b")  # a shipped preset by its name
+    assert by_name.returncode == 0 and "dpo (r = 16, 8, 4, 2)" in by_name.stdout
     bad = _cli("--config", "configs/train/temple_qwen25vl_7b.yaml", "--source", "720")
     assert bad.returncode == 2 and "--source must be HEIGHTxWIDTH" in bad.stderr

@@ -138,7 +138,9 @@ def _print_measured(rows: list[dict[str, Any]]) -> None:
 def _plan(args: argparse.Namespace) -> int:
     from tempoforge.errors import UserError
 
-    preset = Path(args.config)
+    from tempoforge.presets import resolve_config
+
+    preset = resolve_config(args.config, "train")
     backend, gpus = args.backend, args.gpus
     if args.accelerate is not None:
         backend, n = backend_of(Path(args.accelerate))
@@ -170,10 +172,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("plan", help="memory per GPU of a training preset, before launching (optionally measured)",
                        description=_DESCRIPTION)
-    p.add_argument("--config", required=True, help="training preset (configs/train/*.yaml)")
+    from tempoforge.presets import preset_names
+
+    p.add_argument("--config", required=True, help="training preset: a YAML file or the name of a shipped preset ("
+                   + (", ".join(n for n in preset_names("train") if not n.endswith("_tiny")) or "none installed") + ")")
     p.add_argument("--model", default=None, help="checkpoint directory to plan for (default: the preset's model)")
     p.add_argument("--accelerate", default=None,
-                   help="accelerate config (configs/accelerate/*.yaml): sets the backend and the GPU count")
+                   help="accelerate config file (e.g. the source tree's ddp / zero2 / zero3 / fsdp YAMLs): sets the "
+                   "backend and the GPU count")
     p.add_argument("--backend", default="zero2", choices=[b for b in BACKENDS if b != "local"],
                    help="distributed backend when no --accelerate is given (default: zero2)")
     p.add_argument("--gpus", type=int, default=8, action=_Gpus, help="processes / GPUs (default: 8)")

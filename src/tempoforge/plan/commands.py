@@ -137,7 +137,6 @@ def _print_measured(rows: list[dict[str, Any]]) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     from tempoforge.errors import UserError
-
     from tempoforge.presets import resolve_config
 
     preset = resolve_config(args.config, "train")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ def _main(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     study, seeds = make_study(args.method, args.preset, args.quiet)
-    res = run_study(study, Path(args.out), args.seeds or list(seeds), arms=args.arms, quiet=args.quiet)
+    res = run_study(study, Path(args.out), args.seeds or list(seeds), arms=args.arms, quiet=args.quiet,
+                    workers=args.workers)
     target = res.summary["target"]
     print(f"\n{target} on held-out videos (mean | per seed | 95 % interval | minus {res.summary['base_arm']}"
           + (" | real minus blank" if f"{target}_blank" in res.summary["arms"][res.summary["base_arm"]] else "") + ")")
@@ -68,5 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quick: one seed, <= 10 min; full: three seeds, <= 30 min; smoke: seconds (default quick)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)")
     p.add_argument("--arms", nargs="+", default=None, help="only these arms (the starting model is always scored)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for the tiny models)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="arms trained at once, each in its own process with one thread (default: 2)")
+    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
+                   help="torch threads of the main process: the starting model's training (default: 2, or 1 on a one-core "
+                   "machine; measured on 2 cores: 6.6 training steps/s with 2 threads vs 4.2 with 1)")
     p.set_defaults(func=_main)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,8 +108,12 @@ def _run_one(study: MethodStudy, arm: str, seed: int, prepared: Any, out: Path) 
 
 
 def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequence[str] | None = None,
-              quiet: bool = False) -> StudyResult:
-    """Train and score every arm at every seed (resuming what is done), then write the study files."""
+              quiet: bool = False, workers: int = 1) -> StudyResult:
+    """Train and score every arm at every seed (resuming what is done), then write the study files.
+
+    ``workers > 1`` trains that many arms of a seed at once, each in its own process with one torch thread
+    (on 2 cores, two one-thread trainings make ~25 % more steps per second than one two-thread training).
+    """
     chosen = list(arms) if arms else list(study.arms)
     unknown = [a for a in chosen if a not in study.arms]
     if unknown:
@@ -126,13 +130,10 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
         t0 = time.perf_counter()
         prepared = study.prepare(seed, out / f"seed{seed}")
         _say(quiet, f"[{study.method} seed {seed}] prepared in {time.perf_counter() - t0:.0f} s")
-        for arm in chosen:
-            t0 = time.perf_counter()
-            res = _run_one(study, arm, seed, prepared, out)
+        for arm, res, seconds in _run_arms(study, chosen, seed, prepared, out, workers):
             results[arm].append(res)
             target = mean_score(res["scores"][study.target])
-            _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} "
-                        f"({time.perf_counter() - t0:.0f} s)")
+            _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} ({seconds:.0f} s)")
     summary = _summary(study, list(seeds), results)
     details = _details(study, list(seeds), results, time.perf_counter() - t_start)
     atomic_write_text(out / "study.json", json.dumps(summary, indent=1) + "\n")
@@ -141,6 +142,33 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
 
     write_study_report(out / "study.html", summary, details)
     return StudyResult(summary, details, out)
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_arms(study: MethodStudy, arms: list[str], seed: int, prepared: Any, out: Path,
+              workers: int) -> Iterator[tuple[str, dict[str, Any], float]]:
+    """``(arm, result, seconds)`` for every arm, in ``arms`` order (trained in ``workers`` processes)."""
+    todo = [a for a in arms if not _result_path(out, seed, a).is_file()]
+    if workers <= 1 or len(todo) <= 1:
+        for arm in arms:
+            t0 = time.perf_counter()
+            yield arm, _run_one(study, arm, seed, prepared, out), time.perf_counter() - t0
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's thread pools
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_one_thread) as pool:
+        futures = {a: pool.submit(_run_one, study, a, seed, prepared, out) for a in todo}
+        for arm in arms:
+            res = futures[arm].result() if arm in futures else _run_one(study, arm, seed, prepared, out)
+            yield arm, res, time.perf_counter() - t0
 
 
 def _check_resume(out: Path, study: MethodStudy) -> None:

@@ -49,7 +49,7 @@ __all__ = ["ARMS", "PRESETS", "TemplePreset", "TempleStudy", "evaluate_temple", 
 
 log = logging.getLogger(__name__)
 
-ARMS = ("base", "progressive", "single", "sft-dpo", "sft-only", "dpo-flipped", "dpo-blank")
+ARMS = ("base", "progressive", "single", "sft-dpo", "sft-only", "dpo-flipped", "dpo-blank", "dpo-twins")
 DESCRIPTIONS = {
     "base": "the starting model (trained from scratch on the first part of the training world)",
     "progressive": "TEMPLE: DPO r = 16 -> 8 -> 4 -> 2 (fresh LoRA merged after each stage), then SFT",
@@ -58,6 +58,8 @@ DESCRIPTIONS = {
     "sft-only": "SFT on the same fresh videos for all the steps (is it the DPO or the data?)",
     "dpo-flipped": "control: progressive DPO with chosen and rejected swapped on a random half of the pairs",
     "dpo-blank": "control: progressive DPO on grey frames (what DPO learns from the text alone), then SFT",
+    "dpo-twins": "positive control: one DPO stage (same steps) on the probe's own kind of pair on the training "
+                 "videos -- the whole video read backwards, balanced by its twin -- then SFT",
 }
 METRICS = ("order_preference", "order_preference_blank", "grounding_r1_at_0.7", "grounding_miou",
            "grounding_miou_blank")
@@ -71,22 +73,23 @@ class TemplePreset:
 
     name: str
     seeds: tuple[int, ...]
-    base_videos: int = 320        # training-world videos the starting model learns from (half are twins)
-    temple_videos: int = 160      # further training-world videos: TEMPLE's pairs and SFT data
+    base_videos: int = 4800       # training-world videos the starting model learns from (half are twins)
+    temple_videos: int = 320      # further training-world videos: TEMPLE's pairs and SFT data
     heldout_videos: int = 96      # held-out world (another seed), half of them twins
     clips: int = 32
     fps: float = 1.0
     max_frames: int = 16
-    base_steps: int = 1500
+    base_steps: int = 1800
     base_batch: int = 32
     base_lr: float = 3e-3
-    stage_steps: int = 20
+    stage_steps: int = 60
     sft_steps: int = 30
     batch: int = 8
-    lr: float = 1e-3
+    lr: float = 3e-3
     beta: float = 0.1
     lora_r: int = 8
-    eval_queries: int | None = None  # held-out grounding queries scored (None: all)
+    balanced: bool = True  # every perturbation also rendered as a video with its own pair (synth/perturb_video.py)
+    eval_queries: int | None = 120  # held-out grounding queries scored (None: all)
 
 
 PRESETS: dict[str, TemplePreset] = {
@@ -178,12 +181,13 @@ def make_pairs(ann: Path, p: TemplePreset, seed: int, out: Path, keep: Any = Non
     path = out / "pairs.jsonl"
     if path.is_file():
         return path
-    syn = TempleSynthConfig(kinds=list(KINDS), r=list(STAGES), clips=p.clips, seed=seed, captioner="oracle")
+    syn = TempleSynthConfig(kinds=list(KINDS), r=list(STAGES), clips=p.clips, seed=seed, captioner="oracle",
+                            balanced=p.balanced)
     pairs, skipped = [], []
     for d in read_jsonl(ann / "dense.jsonl", DenseCaptionSample):
         if keep is None or keep(d.id):
             got, skip = temple_pairs(d, oracle_clip_readings(d, clip_spans(d.duration, p.clips)), syn,
-                                     video=resolve_video(d.video, ann))
+                                     video=resolve_video(d.video, ann), render_to=out / "perturbed_videos")
             pairs += got
             skipped += skip
     write_jsonl(out / "pairs.skipped.jsonl", skipped)
@@ -278,13 +282,13 @@ def arm_config(arm: str, p: TemplePreset, prepared: Prepared, pairs: Path, out: 
     from tempoforge.train.recipes.temple import TempleConfig
     from tempoforge.train.sft import SFTSettings
 
-    stage_steps = p.stage_steps * (len(STAGES) if arm == "single" else 1)
+    stage_steps = p.stage_steps * (len(STAGES) if arm in ("single", "dpo-twins") else 1)
     sft_steps = p.sft_steps + (len(STAGES) * p.stage_steps if arm == "sft-only" else 0)
     dpo_opt = OptimSettings(learning_rate=p.lr, max_steps=stage_steps, batch_size=p.batch, warmup_ratio=0.0,
                             seed=prepared.seed)
     return TempleConfig(
         model=prepared.base, pairs=str(pairs), sft_data=str(prepared.sft), out=str(out), seed=prepared.seed,
-        stages=list(STAGES), schedule="single" if arm == "single" else "progressive",
+        stages=list(STAGES), schedule="single" if arm in ("single", "dpo-twins") else "progressive",
         order="sft-dpo" if arm == "sft-dpo" else "dpo-sft",
         dpo=DPOSettings(beta=p.beta, optim=dpo_opt, lora=LoraSettings(r=p.lora_r, alpha=2 * p.lora_r, dropout=0.0),
                         video=_video(p, blank=arm == "dpo-blank")),
@@ -338,13 +342,25 @@ class TempleStudy:
         return arm_config(arm, self.p, prepared, self._pairs(arm, prepared, work), work / "run")
 
     def _pairs(self, arm: str, prepared: Prepared, work: Path) -> Path:
-        """The arm's pairs: the seed's pairs, or (``dpo-flipped``) them with a random half swapped."""
-        if arm != "dpo-flipped":
-            return prepared.pairs
+        """The arm's pairs: the seed's pairs; (``dpo-flipped``) them with a random half swapped; (``dpo-twins``)
+        the balanced whole-video reversals of the TEMPLE videos (``mirror_probe_pairs``)."""
         import numpy as np
 
         from tempoforge.io.jsonl import read_jsonl, write_jsonl
-        from tempoforge.records import PreferencePair
+        from tempoforge.records import DenseCaptionSample, PreferencePair
+
+        if arm == "dpo-twins":
+            path = work / "pairs_twins.jsonl"
+            if not path.is_file():
+                from tempoforge.synth.temple import mirror_probe_pairs
+
+                ann = prepared.train / "annotations"
+                fresh = [d for d in read_jsonl(ann / "dense.jsonl", DenseCaptionSample)
+                         if video_index(d.id) >= self.p.base_videos]
+                write_jsonl(path, mirror_probe_pairs(fresh, self.p.clips, root=ann))
+            return path
+        if arm != "dpo-flipped":
+            return prepared.pairs
 
         path = work / "pairs_flipped.jsonl"
         if not path.is_file():

@@ -8,8 +8,9 @@ kind       rule
 drop       keep ``max(1, N // r)`` items chosen at random, in their original order
 shuffle    chunk size ``g = max(1, N // r)``; contiguous chunks of ``g`` items; shuffle chunk order
 reverse    the same chunks; reverse the chunk order (order inside a chunk kept)
-mirror     a stretch of ``N - N // r`` items played backwards: its order reversed and every item
-           time-reversed (actions replaced by their opposites) -- a plausible reading, unlike ``reverse``
+mirror     a stretch of about ``N - N // r`` items, cut at event boundaries, played backwards: its order
+           reversed and every item time-reversed (actions replaced by their opposites) -- a plausible reading,
+           unlike ``reverse``
 =========  =====================================================================================
 
 Larger ``r`` = stronger perturbation = easier pair (the curriculum runs r = 16 -> 8 -> 4 -> 2).
@@ -141,10 +142,13 @@ class TimeReversible(Protocol):
 @register_perturbation("mirror", "arrow of time: is a stretch read backwards (order reversed and every "
                                  "action replaced by its opposite) told apart from the true reading?")
 def mirror(items: list[T], r: int, rng: np.random.Generator) -> list[T]:
-    """Play a contiguous stretch of ``N - N // r`` items backwards, at a random place: the stretch's items in
-    reverse order, each one ``time_reversed()``. r = 2 reverses half the list, larger r more of it (stronger,
-    easier); when ``N // r`` is 0 the whole list is reversed: the time-reversed reading of the video, which
-    is what its time-reversed twin shows (``world/mirror.py``). Items must be ``TimeReversible``."""
+    """Play a contiguous stretch of about ``N - N // r`` items backwards: the stretch's items in reverse
+    order, each one ``time_reversed()``. The stretch starts and ends where the items change (equal neighbours
+    are one event: clips of one event), so no event is cut in two -- a cut event would read as "moves left ...
+    moves right", a pattern text alone gives away. Among the event-aligned stretches, one whose length is
+    closest to ``N - N // r`` is drawn at random. r = 2 reverses about half the list, larger r more (stronger,
+    easier); when ``N // r`` is 0 the whole list is reversed: the time-reversed reading of the video, which is
+    what its time-reversed twin shows (``world/mirror.py``). Items must be ``TimeReversible``."""
     n = len(items)
     w = n - n // r
     if w < 2:
@@ -152,9 +156,14 @@ def mirror(items: list[T], r: int, rng: np.random.Generator) -> list[T]:
     for x in items:
         if not callable(getattr(x, "time_reversed", None)):
             raise TypeError(f"mirror needs items that can be played backwards (time_reversed()), got {type(x).__name__}")
-    start = int(rng.integers(0, n - w + 1))
-    window = [cast(TimeReversible, x).time_reversed() for x in reversed(items[start:start + w])]
-    return items[:start] + window + items[start + w:]
+    key = [getattr(x, "caption", x) for x in items]  # clips with the same reading are one event
+    bounds = [0] + [i for i in range(1, n) if key[i] != key[i - 1]] + [n]  # event starts, and the end
+    spans = [(a, b) for i, a in enumerate(bounds[:-1]) for b in bounds[i + 1:]]
+    best = min(abs((b - a) - w) for a, b in spans)
+    choices = [(a, b) for a, b in spans if abs((b - a) - w) == best]
+    start, end = choices[int(rng.integers(len(choices)))]
+    window = [cast(TimeReversible, x).time_reversed() for x in reversed(items[start:end])]
+    return items[:start] + window + items[end:]
 
 
 def perturb(items: Sequence[T], kind: str, r: int, seed: int = 0, sample_id: str = "", attempt: int = 0) -> list[T]:

@@ -36,18 +36,21 @@ class ClipReading:
     reversed_caption: str | None = None
     objects_in: ObjectStates | None = None
     objects_out: ObjectStates | None = None
+    clip: int = -1  # the clip of the original video this reads (-1: unknown), for rendering a perturbation
+    backwards: bool = False  # the clip is played backwards
 
     def time_reversed(self) -> ClipReading:
         """The clip played backwards: the reversed caption, and the end state first."""
         if self.reversed_caption is None:
             raise ValueError(f"clip {self.caption!r} has no time-reversed reading (not a TempoWorld oracle "
                              "reading, or an action that cannot be played backwards)")
-        return ClipReading(self.reversed_caption, self.caption, self.objects_out, self.objects_in)
+        return ClipReading(self.reversed_caption, self.caption, self.objects_out, self.objects_in, self.clip,
+                           not self.backwards)
 
 
 def plain_readings(captions: Sequence[str]) -> list[ClipReading]:
     """Readings of plain clip captions (e.g. a captioner's): no states, so no contradiction can be found."""
-    return [ClipReading(c) for c in captions]
+    return [ClipReading(c, clip=i) for i, c in enumerate(captions)]
 
 
 def _states(raw: Any) -> ObjectStates | None:
@@ -62,7 +65,7 @@ def oracle_clip_readings(sample: DenseCaptionSample, spans: Sequence[tuple[float
 
     Mirrors ``temple.oracle_clip_captions`` for the forward caption, so both give the same chosen text.
     """
-    out = []
+    out: list[ClipReading] = []
     for s, e in spans:
         mid = (s + e) / 2
         under = [ev for ev in sample.events if ev.span.start <= mid < ev.span.end]
@@ -75,7 +78,8 @@ def oracle_clip_readings(sample: DenseCaptionSample, spans: Sequence[tuple[float
         states_out = [_states(ev.attributes.get("objects_out")) for ev in under]
         out.append(ClipReading(caption, reversed_caption,
                                states_in[0] if states_in and all(x is not None for x in states_in) else None,
-                               states_out[-1] if states_out and all(x is not None for x in states_out) else None))
+                               states_out[-1] if states_out and all(x is not None for x in states_out) else None,
+                               clip=len(out)))
     return out
 
 
@@ -94,7 +98,7 @@ def contradiction(readings: Sequence[ClipReading]) -> str | None:
     merged: list[ClipReading] = []
     for r in readings:
         if merged and merged[-1].caption == r.caption:
-            merged[-1] = ClipReading(r.caption, None, merged[-1].objects_in, r.objects_out)
+            merged[-1] = ClipReading(r.caption, None, merged[-1].objects_in, r.objects_out, r.clip, r.backwards)
         else:
             merged.append(r)
     for a, b in itertools.pairwise(merged):

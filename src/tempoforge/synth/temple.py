@@ -36,6 +36,7 @@ from tempoforge.io.jsonl import append_jsonl, atomic_write_text, read_jsonl
 from tempoforge.presets import for_users
 from tempoforge.records import DenseCaptionSample, PreferencePair
 from tempoforge.synth.perturb import perturb, perturbation_rng
+from tempoforge.synth.perturb_video import render_clips
 from tempoforge.synth.readings import ClipReading, contradiction, oracle_clip_readings
 
 __all__ = ["CAPTION_PROMPTS", "TempleSynthConfig", "aggregate_captions", "clip_spans", "export_ms_swift",
@@ -66,6 +67,9 @@ class TempleSynthConfig:
                                                               "(the annotations' ground truth)"})
     redraws: int = field(default=8, metadata={"help": "oracle readings: redraws of a perturbation whose rejected "
                                                       "text contradicts itself before the pair is skipped"})
+    balanced: bool = field(default=False, metadata={
+        "help": "also render every perturbation as a video and add the pair (perturbed video, its reading over the "
+                "clean one): each text is then chosen once and rejected once, so text alone learns nothing"})
 
 
 def clip_spans(duration: float, n: int) -> list[tuple[float, float]]:
@@ -119,14 +123,19 @@ def keep_pair(kind: str, chosen: str, rejected: str) -> str | None:
 
 
 def temple_pairs(sample: DenseCaptionSample, captions: Sequence[str] | Sequence[ClipReading],
-                 config: TempleSynthConfig, video: str | None = None
+                 config: TempleSynthConfig, video: str | None = None, render_to: Path | None = None
                  ) -> tuple[list[PreferencePair], list[dict[str, Any]]]:
     """All pairs of one video (and the skipped ones with their reasons).
 
     ``captions`` are plain clip captions or :class:`ClipReading` s (``oracle_clip_readings``); with readings,
     a perturbation whose rejected text contradicts itself is redrawn up to ``config.redraws`` times and
-    skipped when every draw does (the reason is recorded), so rejected answers stay plausible text.
+    skipped when every draw does (the reason is recorded), so rejected answers stay plausible text. With
+    ``config.balanced`` every kept perturbation is also rendered as a video under ``render_to``
+    (``synth/perturb_video.py``; an existing file is reused) and balanced by the pair ``(perturbed video,
+    chosen = perturbed reading, rejected = clean reading)``, id ``<pair id>/balance``.
     """
+    if config.balanced and (render_to is None or not (video or sample.video)):
+        raise ValueError(f"{sample.id}: balanced pairs need the video and a folder to render perturbations to")
     if len(captions) < 4:
         raise ValueError(f"{sample.id}: TEMPLE needs at least 4 clips, got {len(captions)}")
     readings = [c if isinstance(c, ClipReading) else ClipReading(c) for c in captions]
@@ -149,6 +158,16 @@ def temple_pairs(sample: DenseCaptionSample, captions: Sequence[str] | Sequence[
             pairs.append(PreferencePair(id=pid, video=video or sample.video, prompt=prompt, chosen=chosen,
                                         rejected=rejected, kind=kind, r=r, seed=config.seed,
                                         meta={"captioner": config.captioner, "clips": len(captions)}))
+            if config.balanced:
+                assert render_to is not None
+                src = video or sample.video
+                out = render_to / f"{sample.id}__{kind}_r{r}_s{config.seed}.mp4"
+                if not out.is_file():
+                    render_clips(src, clip_spans(sample.duration, len(readings)), perturbed, out)
+                pairs.append(PreferencePair(id=f"{pid}/balance", video=str(out), prompt=prompt, chosen=rejected,
+                                            rejected=chosen, kind=kind, r=r, seed=config.seed,
+                                            meta={"captioner": config.captioner, "clips": len(captions),
+                                                  "balances": pid}))
     return pairs, skipped
 
 
@@ -260,7 +279,7 @@ def main(args: argparse.Namespace) -> int:
         caps: list[str] | list[ClipReading] = (oracle_clip_readings(s, spans) if captioner is None
                                                else captioner.clip_captions(video, spans))
         try:
-            pairs, skipped = temple_pairs(s, caps, cfg, video=video)
+            pairs, skipped = temple_pairs(s, caps, cfg, video=video, render_to=out.parent / f"{out.stem}_videos")
         except ValueError as exc:
             raise UserError(f"{src}: {exc}") from None
         if skipped:

@@ -105,3 +105,32 @@ def test_mirror_probe_is_balanced_so_text_alone_scores_one_half() -> None:
     assert sum(wins) == len(probe) // 2
     groups = {p.meta["group"] for p in probe}
     assert len(groups) == len(probe) // 2
+
+
+def test_balanced_pairs_render_the_perturbed_video(tmp_path) -> None:
+    import numpy as np
+
+    from tempoforge.io.dense import iter_frames
+    from tempoforge.world import generate_world
+
+    cfg = preset_config("tiny", max_objects=1, causal_prob=1.0, mirror_pairs=True, workers=1,
+                        actions=("appear", "disappear", "move", "grow", "shrink", "recolor"))
+    world = generate_world(tmp_path / "w", 2, seed=4, config=cfg, progress=False)
+    d = dense_sample(world.scripts[0])
+    video = str(world.video_path(d.id))
+    readings = oracle_clip_readings(d, clip_spans(d.duration, 8))
+    syn = TempleSynthConfig(kinds=["mirror"], r=[16], clips=8, captioner="oracle", balanced=True)
+    pairs, skipped = temple_pairs(d, readings, syn, video=video, render_to=tmp_path / "perturbed")
+    assert not skipped and [p.id for p in pairs] == ["tw00000/mirror/r16/s0", "tw00000/mirror/r16/s0/balance"]
+    clean, balance = pairs
+    # the balancing pair is the same texts the other way round, on the perturbed video
+    assert (balance.chosen, balance.rejected) == (clean.rejected, clean.chosen) and balance.video != clean.video
+    # r = 16 > 8 clips: the whole video read backwards -> the rendered video is the original's frames reversed
+    orig = np.stack([f for _, f in iter_frames(video)])
+    back = np.stack([f for _, f in iter_frames(balance.video)])
+    assert back.shape == orig.shape
+    assert np.abs(back.astype(int) - orig[::-1].astype(int)).mean() < 3  # H.264 re-encoding at crf 18
+    # a rerun reuses the rendered file
+    before = (tmp_path / "perturbed" / "tw00000__mirror_r16_s0.mp4").stat().st_mtime_ns
+    temple_pairs(d, readings, syn, video=video, render_to=tmp_path / "perturbed")
+    assert (tmp_path / "perturbed" / "tw00000__mirror_r16_s0.mp4").stat().st_mtime_ns == before

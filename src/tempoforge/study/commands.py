@@ -31,7 +31,7 @@ only). Studies are measurements: never tune a method on the seeds you report.
 """
 
 
-def make_study(method: str, preset: str, quiet: bool) -> tuple[Any, tuple[int, ...]]:
+def make_study(method: str, preset: str, quiet: bool, base_from: Path | None = None) -> tuple[Any, tuple[int, ...]]:
     """The study object of ``method`` at ``preset`` and the preset's default seeds."""
     from tempoforge.errors import UserError
 
@@ -39,6 +39,10 @@ def make_study(method: str, preset: str, quiet: bool) -> tuple[Any, tuple[int, .
     if preset not in module.PRESETS:
         raise UserError(f"unknown preset {preset!r} for the {method} study; choose {', '.join(module.PRESETS)}")
     p = module.PRESETS[preset]
+    if base_from is not None:
+        if method == "temple":
+            raise UserError("--base-from is for the studies that start from the TEMPLE study's model (tempo-r0)")
+        return module.make_study(p, quiet=quiet, base_from=base_from), tuple(p.seeds)
     return module.make_study(p, quiet=quiet), tuple(p.seeds)
 
 
@@ -49,7 +53,8 @@ def _main(args: argparse.Namespace) -> int:
     from tempoforge.study.report import format_table
 
     torch.set_num_threads(args.threads)
-    study, seeds = make_study(args.method, args.preset, args.quiet)
+    study, seeds = make_study(args.method, args.preset, args.quiet,
+                              Path(args.base_from) if args.base_from else None)
     res = run_study(study, Path(args.out), args.seeds or list(seeds), arms=args.arms, quiet=args.quiet,
                     workers=args.workers)
     target = res.summary["target"]
@@ -70,6 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quick: one seed, <= 10 min; full: three seeds, <= 30 min; smoke: seconds (default quick)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)")
     p.add_argument("--arms", nargs="+", default=None, help="only these arms (the starting model is always scored)")
+    p.add_argument("--base-from", default=None, help="tempo-r0: reuse the worlds and starting models of a TEMPLE "
+                   "study folder made with the same preset (saves training the starting model again)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="arms trained at once, each in its own process with one thread (default: 2)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),

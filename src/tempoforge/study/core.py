@@ -189,9 +189,10 @@ def _check_resume(out: Path, study: MethodStudy) -> None:
 
 
 def _say(quiet: bool, msg: str) -> None:
-    if not quiet:
+    if quiet:
+        log.info(msg)
+    else:
         print(msg, flush=True)
-    log.info(msg)
 
 
 def _summary(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -167,6 +167,7 @@ class TempoR0Study:
     metrics: tuple[str, ...] = METRICS
     descriptions: dict[str, str] = field(default_factory=lambda: dict(DESCRIPTIONS))
     preset: str = ""
+    base_from: Path | None = None  # a TEMPLE study folder whose worlds and starting models to reuse
 
     def __post_init__(self) -> None:
         self.preset = self.p.name
@@ -207,7 +208,11 @@ class TempoR0Study:
 
     def prepare(self, seed: int, work: Path) -> Prepared:
         b = self.p.base
-        train, heldout = generate_worlds(b, seed, work / "world", self.quiet)
+        if self.base_from is not None:  # linked, never written to
+            reuse_start(self.base_from, seed, b, work)
+            train, heldout = work / "world" / "train", work / "world" / "heldout"
+        else:
+            train, heldout = generate_worlds(b, seed, work / "world", self.quiet)
         ann = train / "annotations"
         base = train_base(supervised_items(ann, b.clips, seed, keep=lambda v: video_index(v) < b.base_videos),
                           b, seed, work / "base")
@@ -273,6 +278,30 @@ class TempoR0Study:
         return dict(evaluate_tempo_r0(model, prepared.heldout, self.p, arm))
 
 
+def reuse_start(source: Path, seed: int, base: TemplePreset, work: Path) -> None:
+    """Link the worlds and the trained starting model of seed ``seed`` from the TEMPLE study in ``source``
+    into ``work`` (read-only reuse: the same world seeds and sizes, so the same data), after checking that
+    it was made with the same base preset values."""
+    from tempoforge.errors import UserError
+
+    cfg = source / "config.json"
+    if not cfg.is_file():
+        raise UserError(f"--base-from {source}: no config.json (not a tempoforge study folder)")
+    settings = json.loads(cfg.read_text()).get("settings", {})
+    mine = json.loads(json.dumps({k: v for k, v in asdict(base).items() if k != "seeds"}))
+    if json.loads(cfg.read_text()).get("method") != "temple" or settings != mine:
+        raise UserError(f"--base-from {source}: made with other settings than this study's starting model "
+                        f"(TEMPLE preset {base.name!r}); run it with that preset or drop --base-from")
+    src = source / f"seed{seed}"
+    for name in ("world", "base"):
+        if not (src / name).is_dir():
+            raise UserError(f"--base-from {source}: seed {seed} has no {name}/ yet (run that study first)")
+        dst = work / name
+        work.mkdir(parents=True, exist_ok=True)
+        if not dst.exists():
+            dst.symlink_to((src / name).resolve(), target_is_directory=True)
+
+
 def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str) -> dict[str, dict[str, list[float]]]:
     """Greedy answers to every held-out query (relevant ones capped at ``eval_queries``), real and grey frames."""
     import torch
@@ -322,7 +351,7 @@ def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str) -> 
     return scores
 
 
-def make_study(preset: TempoR0Preset, quiet: bool = True) -> TempoR0Study:
-    """The study at ``preset`` (``tempoforge study tempo-r0``)."""
-    return TempoR0Study(preset, quiet=quiet)
+def make_study(preset: TempoR0Preset, quiet: bool = True, base_from: Path | None = None) -> TempoR0Study:
+    """The study at ``preset`` (``tempoforge study tempo-r0``); ``base_from``: a TEMPLE study folder to reuse."""
+    return TempoR0Study(preset, quiet=quiet, base_from=base_from)
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tempoforge.errors import UserError
 from tempoforge.study.core import run_study
+from tempoforge.study.temple import PRESETS as TEMPLE_PRESETS
+from tempoforge.study.temple import TempleStudy
 from tempoforge.study.tempo_r0 import PRESETS, TempoR0Study, format_items, r1_answer
 from tempoforge.train.recipes.tempo_r0 import REFUSAL_ANSWER
 
@@ -21,9 +24,23 @@ def test_format_targets_by_hand() -> None:
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    # the starting model comes from a TEMPLE study folder (--base-from): only its base arm is run there
+    temple = tmp_path_factory.mktemp("temple_for_r0")
+    run_study(TempleStudy(TEMPLE_PRESETS["smoke"]), temple, [0], arms=["base"], quiet=True)
     out = tmp_path_factory.mktemp("tempo_r0_study")
-    res = run_study(TempoR0Study(PRESETS["smoke"]), out, [0], arms=["pir-grpo"], quiet=True)
+    res = run_study(TempoR0Study(PRESETS["smoke"], base_from=temple), out, [0], arms=["pir-grpo"], quiet=True)
     return out, res.summary
+
+
+def test_base_from_links_the_temple_studys_worlds_and_model(smoke: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = smoke
+    for name in ("world", "base"):
+        assert (out / "seed0" / name).is_symlink()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text('{"method": "temple", "preset": "quick", "settings": {"base_steps": 1}}')
+    with pytest.raises(UserError, match="other settings"):
+        run_study(TempoR0Study(PRESETS["smoke"], base_from=other), tmp_path / "r0", [0], arms=["sft"], quiet=True)
 
 
 def test_schema_and_metrics(smoke: tuple[Path, dict]) -> None:

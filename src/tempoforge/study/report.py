@@ -74,6 +74,16 @@ def _curves_png(details: dict[str, Any]) -> str:
     return f'<img src="data:image/png;base64,{src}" style="max-width:100%">'
 
 
+def _sizes(details: dict[str, Any]) -> str:
+    """"order_preference: 41 videos, 82 items; ..." (metrics with the same sizes and a _blank twin merged)."""
+    parts = []
+    for m, groups in details["held_out_groups"].items():
+        if m.endswith(BLANK):
+            continue
+        parts.append(f"{m}: {groups} groups, {details['items_per_seed'][m]} items per seed")
+    return "; ".join(parts)
+
+
 def write_study_report(path: Path, summary: dict[str, Any], details: dict[str, Any]) -> Path:
     """Write ``study.html`` from the two result dicts (``study.json`` and ``details.json``)."""
     e = html.escape
@@ -83,8 +93,8 @@ def write_study_report(path: Path, summary: dict[str, Any], details: dict[str, A
              f"<p>Seeds {e(', '.join(map(str, summary['seeds'])))}; starting model: <b>{e(summary['base_arm'])}</b>; "
              f"the paper's method: <b>{e(summary['method_arm'])}</b>; {details['seconds']:.0f} s in all. "
              "Values are fractions of held-out items; intervals are 95 % bootstrap intervals over held-out "
-             f"videos ({e(str(details['held_out_groups']))} groups, {e(str(details['items_per_seed']))} items per "
-             "seed); the difference to the starting model is paired (same resampled videos).</p>"]
+             f"videos ({e(_sizes(details))}); the difference to the starting model is paired (same resampled "
+             "videos).</p>"]
     parts.append("<h2>Arms</h2><ul>" + "".join(f"<li><b>{e(a)}</b>: {e(d)}</li>"
                                                 for a, d in details["descriptions"].items()) + "</ul>")
     for m in shown:

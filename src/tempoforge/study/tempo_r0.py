@@ -87,7 +87,7 @@ class TempoR0Preset:
     beta: float = 0.04
     irrelevant_ratio: float = 0.25
     lora_r: int = 16
-    max_new_tokens: int = 32
+    max_new_tokens: int = 56
     eval_queries: int | None = None  # held-out relevant queries (None: all); irrelevant ones: all
 
 
@@ -98,7 +98,7 @@ PRESETS: dict[str, TempoR0Preset] = {
                            batch=1, group=2, max_new_tokens=8, eval_queries=4),
 }
 
-THINK = "<think>I look for the moment the query describes.</think>"
+THINK = "<think>Find the query.</think>"  # short: the tiny tokenizer spends ~1 token per character on tags
 
 
 def r1_answer(spans: Any, relevant: bool) -> str:
@@ -275,7 +275,7 @@ class TempoR0Study:
         return ArmRun(res["final"], curves)
 
     def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
-        return dict(evaluate_tempo_r0(model, prepared.heldout, self.p, arm))
+        return dict(evaluate_tempo_r0(model, prepared.heldout, self.p, arm, answers_to=work / "answers.jsonl"))
 
 
 def reuse_start(source: Path, seed: int, base: TemplePreset, work: Path) -> None:
@@ -302,11 +302,14 @@ def reuse_start(source: Path, seed: int, base: TemplePreset, work: Path) -> None
             dst.symlink_to((src / name).resolve(), target_is_directory=True)
 
 
-def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str) -> dict[str, dict[str, list[float]]]:
-    """Greedy answers to every held-out query (relevant ones capped at ``eval_queries``), real and grey frames."""
+def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str,
+                      answers_to: Path | None = None) -> dict[str, dict[str, list[float]]]:
+    """Greedy answers to every held-out query (relevant ones capped at ``eval_queries``), real and grey frames;
+    the answers are written to ``answers_to`` (JSONL; ``_blank`` added for grey frames) when given."""
     import torch
 
     from tempoforge.eval.parsing import parse_spans
+    from tempoforge.io.jsonl import write_jsonl
     from tempoforge.models.inputs import build_example, collate
     from tempoforge.models.load import load
     from tempoforge.train.data import load_frames, resolve_video
@@ -335,6 +338,10 @@ def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str) -> 
                                    eos_token_id=[ids["eos"], ids["pad"]])
             answers += lm.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
         sfx = "_blank" if blank else ""
+        if answers_to is not None:
+            write_jsonl(answers_to.with_name(f"{answers_to.stem}{sfx}.jsonl"),
+                        [{"id": g.id, "query": g.query, "relevant": g.relevant, "gt": [sp.as_pair() for sp in g.spans],
+                          "answer": a} for g, a in zip(queries, answers, strict=True)])
         for g, ans in zip(queries, answers, strict=True):
             grp = group[g.id.rsplit("_", 1)[0]]
             res = parse_spans(ans)

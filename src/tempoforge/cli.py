@@ -1,21 +1,22 @@
 """``tempoforge``: the command line. Thin by design: it parses arguments and calls one function.
 
 Each stage owns its subcommands in a small module with ``register(subparsers)``; this file only lists
-them. Command modules import heavy libraries (torch, transformers) inside their handlers, so
-``tempoforge --help`` stays fast.
+them. A command module imports nothing heavy at import time: its flags are added when its parser is first
+used (``cli_parts.add_command``) and its handler imports the implementation, so ``tempoforge --help``
+imports no numpy, and no ``--help`` imports torch (``tests/cli/test_cli_startup.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from tempoforge import __version__
+from tempoforge.cli_parts import LazyParser, after_build, build_all, module_exists, subparsers_of
 
 # (module, what it adds) -- one line per stage, in pipeline order
 COMMAND_MODULES: list[str] = [
@@ -35,65 +36,32 @@ COMMAND_MODULES: list[str] = [
 _USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError, OSError)
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent package does not exist yet
-        return False
-
-
-def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """A handler that prints ``parser``'s help and exits 2 (a group command given without a subcommand)."""
-
-    def show(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    return show
-
-
-def add_method_subcommands(parser: argparse.ArgumentParser, dest: str, modules: dict[str, str]) -> None:
-    """Subcommands of ``parser``, one per method module that exists (``synth`` and ``train`` use this).
-
-    A method module defines ``HELP`` (one line), ``DESCRIPTION``, ``add_arguments(parser)`` and
-    ``main(args) -> int``.
-    """
-    sub = parser.add_subparsers(dest=dest, metavar="METHOD")
-    for name, module_name in modules.items():
-        if not _module_exists(module_name):
-            continue
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        p.set_defaults(func=module.main)
-    parser.set_defaults(func=_help_of(parser))
-
-
 _GLOBAL_HELP = {"--debug": "show full tracebacks on errors", "--quiet": "less output (no progress bars)"}
 
 
 def _accept_global_flags(parser: argparse.ArgumentParser) -> None:
     """Let ``-q``/``--quiet`` and ``--debug`` also follow a (sub)command: ``tempoforge predict ... -q``.
 
-    Added to every subparser with a ``SUPPRESS`` default, so a flag given before the command is not reset by
-    the subcommand's parse, and one given after it sets the same attribute.
+    Added to every subparser (once its own flags are built) with a ``SUPPRESS`` default, so a flag given
+    before the command is not reset by the subcommand's parse, and one given after it sets the same attribute.
     """
-    for action in parser._actions:
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for sub in {id(p): p for p in action.choices.values()}.values():
-            taken = {s for a in sub._actions for s in a.option_strings}
-            if "--debug" not in taken:
-                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_GLOBAL_HELP["--debug"])
-            if not taken & {"-q", "--quiet"}:
-                sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                                 help=_GLOBAL_HELP["--quiet"])
-            _accept_global_flags(sub)
+    for sub in subparsers_of(parser):
+        after_build(sub, _add_global_flags)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _add_global_flags(sub: argparse.ArgumentParser) -> None:
+    taken = {s for a in sub._actions for s in a.option_strings}
+    if "--debug" not in taken:
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_GLOBAL_HELP["--debug"])
+    if not taken & {"-q", "--quiet"}:
+        sub.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help=_GLOBAL_HELP["--quiet"])
+    _accept_global_flags(sub)
+
+
+def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole ``tempoforge`` parser; ``lazy``: each command's flags are added when it is used (``main``)."""
+    parser = LazyParser(
         prog="tempoforge",
         description="tempoforge makes video LLMs understand time: curate videos, synthesize temporal "
         "training data, train, predict and score against the official benchmark conventions.",
@@ -103,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help=_GLOBAL_HELP["--quiet"] + " (also after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
-        if _module_exists(name):  # stages land one by one; an existing module's import errors propagate
+        if module_exists(name):  # stages land one by one; an existing module's import errors propagate
             importlib.import_module(name).register(sub)
     _accept_global_flags(parser)
-    return parser
+    return parser if lazy else build_all(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(lazy=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     if not getattr(args, "func", None):

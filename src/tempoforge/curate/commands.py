@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tempoforge.cli_parts import add_command
+
 __all__ = ["register"]
 
 _DESCRIPTION = """\
@@ -41,13 +43,11 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def _arguments(p: argparse.ArgumentParser) -> None:
     from tempoforge.config import add_dataclass_arguments
     from tempoforge.curate.config import CurateConfig
     from tempoforge.presets import add_config_argument
 
-    p = sub.add_parser("curate", help="select videos, detect shots, extract keyframes (TEMPLE / TEMPURA)",
-                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--in", dest="input", required=True, metavar="INPUT",
                    help="a video, a folder of videos (searched recursively), a list of paths (.txt: one per line; "
                         ".jsonl: a 'path' per line) or a quoted glob such as 'videos/**/*.mp4'")
@@ -59,4 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="parallel worker processes, each decoding with its share of the cores (default: 1, which "
                         "already decodes on every core; more pays off for many long videos or on many cores)")
     add_dataclass_arguments(p, CurateConfig)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "curate", _arguments,
+                    help="select videos, detect shots, extract keyframes (TEMPLE / TEMPURA)",
+                    description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=_handler)

@@ -7,6 +7,8 @@ import logging
 import time
 from pathlib import Path
 
+from tempoforge.cli_parts import add_command
+
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,17 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_arguments(sc: argparse.ArgumentParser) -> None:
+    _common(sc)
+    sc.add_argument("--out", type=Path, default=None, help="write the metrics JSON here (atomic)")
+
+
+def _report_arguments(rp: argparse.ArgumentParser) -> None:
+    _common(rp)
+    rp.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    rp.add_argument("--top-k", type=int, default=8, help="how many best / worst queries to draw")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``eval score`` and ``eval report``."""
     ev = sub.add_parser(
@@ -136,19 +149,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score saved predictions offline, exactly as each benchmark's official scorer does.",
     )
     evsub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", title="subcommands")
-    sc = evsub.add_parser(
-        "score",
+    sc = add_command(
+        evsub, "score", _score_arguments,
         help="print a metrics table and write metrics JSON",
         description="Score a prediction file under the benchmark's official convention; prints a table and "
         "optionally writes the metrics (official key names and nesting) as JSON, atomically.",
         epilog=_CONVENTIONS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common(sc)
-    sc.add_argument("--out", type=Path, default=None, help="write the metrics JSON here (atomic)")
     sc.set_defaults(func=_score)
-    rp = evsub.add_parser(
-        "report",
+    rp = add_command(
+        evsub, "report", _report_arguments,
         help="write a static HTML report with plots",
         description="Score a prediction file and write one self-contained HTML page: metrics table, "
         "timelines of GT vs predicted spans for the best and worst queries, the IoU distribution and "
@@ -156,7 +167,4 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_CONVENTIONS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common(rp)
-    rp.add_argument("--out", type=Path, required=True, help="the HTML file to write")
-    rp.add_argument("--top-k", type=int, default=8, help="how many best / worst queries to draw")
     rp.set_defaults(func=_report)

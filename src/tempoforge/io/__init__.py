@@ -9,13 +9,34 @@
 - ``read_jsonl`` / ``write_jsonl`` / ``append_jsonl``: records in and out, never half-written.
 """
 
-from tempoforge.io.convert import output_size
-from tempoforge.io.dense import iter_frames
-from tempoforge.io.encode import write_video
-from tempoforge.io.errors import VideoError
-from tempoforge.io.jsonl import JsonlError, append_jsonl, read_jsonl, write_jsonl
-from tempoforge.io.probe import probe
-from tempoforge.io.sample import sample
+from typing import TYPE_CHECKING
+
+from tempoforge.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from tempoforge.io.convert import output_size
+    from tempoforge.io.dense import iter_frames
+    from tempoforge.io.encode import write_video
+    from tempoforge.io.errors import VideoError
+    from tempoforge.io.jsonl import JsonlError, append_jsonl, read_jsonl, write_jsonl
+    from tempoforge.io.probe import probe
+    from tempoforge.io.sample import sample
+
+# each public name -> the module that defines it, imported on first use
+# (so `tempoforge.io.commands` imports no PyAV)
+_EXPORTS = {
+    "output_size": "convert",
+    "iter_frames": "dense",
+    "write_video": "encode",
+    "VideoError": "errors",
+    "JsonlError": "jsonl",
+    "append_jsonl": "jsonl",
+    "read_jsonl": "jsonl",
+    "write_jsonl": "jsonl",
+    "probe": "probe",
+    "sample": "sample",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 def clear_caches() -> None:

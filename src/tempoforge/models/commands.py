@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tempoforge.config import add_dataclass_arguments, load_config
-from tempoforge.models.config import STRATEGY_NAMES, PredictConfig
-from tempoforge.presets import add_config_argument
+from tempoforge.cli_parts import add_command
 
 __all__ = ["register"]
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from tempoforge.config import load_config
+    from tempoforge.models.config import PredictConfig
     from tempoforge.models.predict import predict
 
     cfg = load_config(PredictConfig, args.config, args)
@@ -23,6 +23,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from tempoforge.models.config import STRATEGY_NAMES
     from tempoforge.models.doctor import format_report, run_doctor
 
     strategies = [args.timestamps] if args.timestamps else list(STRATEGY_NAMES)
@@ -62,21 +63,41 @@ def _positive(text: str) -> int:
     return value
 
 
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    from tempoforge.config import add_dataclass_arguments
+    from tempoforge.models.config import PredictConfig
+    from tempoforge.presets import add_config_argument
+
+    add_config_argument(p, "models", "PredictConfig")
+    add_dataclass_arguments(p, PredictConfig)
+
+
+def _doctor_arguments(d: argparse.ArgumentParser) -> None:
+    from tempoforge.models.config import STRATEGY_NAMES
+
+    d.add_argument("--model", type=Path, default=None, help="local checkpoint directory to inspect")
+    d.add_argument("--video", type=Path, default=None, help="a video to decode and feed to the model")
+    d.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default: 1)")
+    d.add_argument("--max-frames", type=int, default=64, help="frame cap (default: 64)")
+    d.add_argument("--timestamps", choices=list(STRATEGY_NAMES), default=None,
+                   help="only this timestamp strategy (default: all)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "predict", help="generate answers for a benchmark file (resumable) -> predictions.jsonl",
+    p = add_command(
+        sub, "predict", _predict_arguments,
+        help="generate answers for a benchmark file (resumable) -> predictions.jsonl",
         description="Batched generation with a local Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoint over a JSONL of "
         "GroundingSample or DenseCaptionSample records. Each video is sampled at --fps (spread over the whole "
         "video when --max-frames caps it), shown to the model with the chosen timestamp strategy, and every "
         "answer is appended to --out as a self-contained Prediction line that `tempoforge eval score` reads. "
         "Ids already in --out are skipped, so an interrupted run resumes where it stopped.",
     )
-    add_config_argument(p, "models", "PredictConfig")
-    add_dataclass_arguments(p, PredictConfig)
     p.set_defaults(func=_predict)
 
-    d = sub.add_parser(
-        "doctor", help="check the environment, a video, and the temporal positions a model assigns",
+    d = add_command(
+        sub, "doctor", _doctor_arguments,
+        help="check the environment, a video, and the temporal positions a model assigns",
         description="Checks torch / transformers / TRL / PEFT / PyAV, torchvision (optional) and Java (METEOR). "
         "With --video: decodes it and reports the actual sampled frame times and whether they reach the end. "
         "With --model: prints the temporal position each frame group gets under every timestamp strategy and "
@@ -84,12 +105,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "text-after-video overlap, and the silent 2 fps assumption without second_per_grid_ts. "
         "Exit code 1 when a check fails.",
     )
-    d.add_argument("--model", type=Path, default=None, help="local checkpoint directory to inspect")
-    d.add_argument("--video", type=Path, default=None, help="a video to decode and feed to the model")
-    d.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default: 1)")
-    d.add_argument("--max-frames", type=int, default=64, help="frame cap (default: 64)")
-    d.add_argument("--timestamps", choices=list(STRATEGY_NAMES), default=None,
-                   help="only this timestamp strategy (default: all)")
     d.set_defaults(func=_doctor)
 
     m = sub.add_parser("models", help="model utilities (tiny and real-architecture offline checkpoints)",

@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tempoforge.errors import UserError
+from tempoforge.models.evidence_settings import EvidenceSettings
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
 from tempoforge.models.kv_cache import cache_kwargs, output_cache
 from tempoforge.records import Frames, Span
@@ -83,19 +84,6 @@ __all__ = [
 
 EVI, EVI_END = "<evi>", "</evi>"
 EVIDENCE, ANSWER = 0, 1  # the part an <evi> occurrence belongs to
-
-
-@dataclass
-class EvidenceSettings:
-    """Evidence-token hyper-parameters (METHODS.md 3.2; D2VLM's released values as defaults)."""
-
-    inject_layer: int = field(default=6, metadata={"help": "hidden_states index of the injected frame features "
-                                                          "(0 = embeddings; the authors use 6)"})
-    gnd_weight: float = field(default=10.0, metadata={"help": "weight of the grounding BCE loss"})
-    cons_weight: float = field(default=10.0, metadata={"help": "weight of the L1 consistency loss (0 = ablation)"})
-    inject: bool = field(default=True, metadata={"help": "add the span's frame features to each <evi> "
-                                                         "embedding (False = 'no visual semantics' ablation)"})
-    threshold: float = field(default=0.6, metadata={"help": "inference: keep units with p >= threshold * max p"})
 
 
 # ---------------------------------------------------------------------------------------- pure time math

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tempoforge.cli_parts import add_command
+
 __all__ = ["backend_of", "make_plan", "register"]
 
 _DESCRIPTION = (
@@ -166,11 +168,8 @@ class _Gpus(argparse.Action):
         ns.gpus, ns.gpus_given = values, True
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def _arguments(p: argparse.ArgumentParser) -> None:
     from tempoforge.plan.estimate import BACKENDS
-
-    p = sub.add_parser("plan", help="memory per GPU of a training preset, before launching (optionally measured)",
-                       description=_DESCRIPTION)
     from tempoforge.presets import preset_names
 
     p.add_argument("--config", required=True, help="training preset: a YAML file or the name of a shipped preset ("
@@ -199,4 +198,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                    "(default: the preset's)")
     m.add_argument("--batch", type=int, default=None, help="per-device batch of the measured step (default: the preset's)")
     m.add_argument("--work", default=None, help="folder for the synthetic clips and trainer outputs (default: a temp dir)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "plan", _arguments,
+                    help="memory per GPU of a training preset, before launching (optionally measured)",
+                    description=_DESCRIPTION)
     p.set_defaults(func=_plan, gpus_given=False)

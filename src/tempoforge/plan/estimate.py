@@ -50,8 +50,10 @@ Workloads (``Workload.kind``): ``sft`` (b sequences), ``dpo`` (under checkpointi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tempoforge.plan.shapes import ModelShape
+if TYPE_CHECKING:  # shapes imports torch; the CLI reads BACKENDS without it
+    from tempoforge.plan.shapes import ModelShape
 
 __all__ = ["BACKENDS", "GIB", "Estimate", "Workload", "activation_memory", "estimate", "layer_bytes",
            "static_memory"]

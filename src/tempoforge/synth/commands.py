@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tempoforge.cli_parts import add_command, add_method_subcommands
+
 __all__ = ["SYNTHS", "register"]
 
 SYNTHS: dict[str, str] = {
@@ -15,9 +17,7 @@ SYNTHS: dict[str, str] = {
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tempoforge.cli import add_method_subcommands
-
-    synth = sub.add_parser("synth", help="synthesize training data (TEMPLE pairs, TEMPURA events, FPO negatives)",
-                           description="Synthesize a method's training data from curated videos or TempoWorld. "
-                           "Every command is resumable: rerun it to finish an interrupted job.")
-    add_method_subcommands(synth, "synth_method", SYNTHS)
+    add_command(sub, "synth", lambda p: add_method_subcommands(p, "synth_method", SYNTHS),
+                help="synthesize training data (TEMPLE pairs, TEMPURA events, FPO negatives)",
+                description="Synthesize a method's training data from curated videos or TempoWorld. "
+                "Every command is resumable: rerun it to finish an interrupted job.")

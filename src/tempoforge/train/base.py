@@ -9,36 +9,16 @@ silently drops them (DESIGN.md, platform facts).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from tempoforge.train.settings import OptimSettings
+
 __all__ = ["OptimSettings", "VisionProbe", "find_vision_tower", "loss_history", "training_arguments",
            "use_loss_bar", "write_run_record"]
-
-
-@dataclass
-class OptimSettings:
-    """Optimisation hyper-parameters shared by SFT, DPO, FPO and GRPO."""
-
-    learning_rate: float = field(default=5e-6, metadata={"gt": 0, "help": "peak learning rate"})
-    max_steps: int = field(default=100, metadata={"help": "optimizer steps (step-based, not wall-clock)"})
-    epochs: float = field(default=1.0, metadata={"gt": 0, "help": "epochs when max_steps <= 0"})
-    batch_size: int = field(default=1, metadata={"min": 1, "help": "per-device batch size"})
-    grad_accum: int = field(default=1, metadata={"min": 1, "help": "gradient accumulation steps"})
-    warmup_ratio: float = field(default=0.05, metadata={"min": 0, "help": "linear warm-up fraction"})
-    weight_decay: float = field(default=0.0, metadata={"min": 0, "help": "AdamW weight decay"})
-    scheduler: str = field(default="cosine", metadata={"help": "learning-rate schedule"})
-    max_grad_norm: float = field(default=1.0, metadata={"min": 0, "help": "gradient clipping (0: none)"})
-    seed: int = field(default=0, metadata={"help": "random seed"})
-    save_steps: int = field(default=0, metadata={"min": 0, "help": "checkpoint every N steps (0 = only at the end)"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
-    ddp_find_unused_parameters: bool | None = field(default=None, metadata={
-        "help": "DDP find_unused_parameters (default: transformers decides; false is faster and safe with "
-                "tempoforge's trainers, which run the vision tower on every rank, see train/distributed.py)"})
 
 
 def training_arguments(opt: OptimSettings, output_dir: Path, **overrides: Any) -> Any:

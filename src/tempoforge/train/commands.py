@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from tempoforge.cli_parts import add_command, add_method_subcommands
+
 __all__ = ["RECIPES", "register"]
 
+# method -> its recipe module, a ``train.recipes.Recipe``
 RECIPES: dict[str, str] = {
     "temple": "tempoforge.train.recipes.temple",
     "tempura": "tempoforge.train.recipes.tempura",
@@ -14,11 +17,14 @@ RECIPES: dict[str, str] = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from tempoforge.cli import add_method_subcommands
+def _methods(train: argparse.ArgumentParser) -> None:
+    from tempoforge.train.recipes import Recipe
 
-    train = sub.add_parser("train", help="train a model with one of the methods (TEMPLE, TEMPURA, D2VLM, "
-                           "Tempo-R0)", description="Train with a method's recipe. Every recipe reads a YAML "
-                           "preset (--config) whose keys can be overridden by flags, runs on CPU with the tiny "
-                           "presets and under `accelerate launch` on GPUs.")
-    add_method_subcommands(train, "train_method", RECIPES)
+    add_method_subcommands(train, "train_method", RECIPES, contract=Recipe)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_command(sub, "train", _methods, help="train a model with one of the methods (TEMPLE, TEMPURA, D2VLM, "
+                "Tempo-R0)", description="Train with a method's recipe. Every recipe reads a YAML preset "
+                "(--config) whose keys can be overridden by flags, runs on CPU with the tiny presets and under "
+                "`accelerate launch` on GPUs.")

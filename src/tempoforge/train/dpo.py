@@ -16,7 +16,7 @@ every step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from tempoforge.models.inputs import Example, build_example
 from tempoforge.records import PreferencePair
 from tempoforge.train.base import (
-    OptimSettings,
     loss_history,
     training_arguments,
     use_loss_bar,
@@ -35,20 +34,11 @@ from tempoforge.train.base import (
 from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
-from tempoforge.train.lora import LoraSettings, apply_lora
+from tempoforge.train.lora import apply_lora
+from tempoforge.train.settings import DPOSettings
 
 __all__ = ["DPOSettings", "PairDataset", "VideoDPOTrainer", "dpo_loss", "preference_accuracy", "preference_margins",
            "run_dpo"]
-
-
-@dataclass
-class DPOSettings:
-    """TEMPLE's DPO stage: LoRA r 32 / alpha 64 on all linear layers, vision frozen, lr 5e-6, beta 0.1."""
-
-    beta: float = field(default=0.1, metadata={"help": "DPO temperature beta"})
-    optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=5e-6))
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    video: VideoSettings = field(default_factory=VideoSettings)
 
 
 def dpo_loss(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor,

@@ -24,7 +24,7 @@ the ``EvidenceModel`` (PEFT-wrapped language model + evidence heads + ``<evi>`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +34,14 @@ import torch.nn.functional as F
 from tempoforge.errors import UserError
 from tempoforge.models.evidence import EvidenceExample, EvidenceModel, build_evidence_example
 from tempoforge.records import PreferencePair, Span
-from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
+from tempoforge.train.base import loss_history, training_arguments, write_run_record
 from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
+from tempoforge.train.settings import EvidenceTrainSettings
 
 __all__ = ["EvidenceItem", "EvidenceTrainSettings", "EvidenceTrainer", "StageResult", "fpo_loss", "prepare",
            "run_evidence_sft", "run_fpo"]
-
-
-@dataclass
-class EvidenceTrainSettings:
-    """One D2VLM stage (the paper: LoRA, 1 fps, 224x224; FPO beta 0.1)."""
-
-    beta: float = field(default=0.1, metadata={"help": "FPO temperature beta"})
-    optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-4))
-    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=32, alpha=64))
-    video: VideoSettings = field(default_factory=VideoSettings)
 
 
 @dataclass(frozen=True)

@@ -55,54 +55,16 @@ import torch
 
 from tempoforge.eval.parsing import parse_spans
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
-from tempoforge.train.base import OptimSettings, loss_history, training_arguments, write_run_record
-from tempoforge.train.data import VideoSettings, load_frames
+from tempoforge.train.base import loss_history, training_arguments, write_run_record
+from tempoforge.train.data import load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
-from tempoforge.train.lora import LoraSettings, apply_lora
+from tempoforge.train.lora import apply_lora
 from tempoforge.train.rewards import RewardFn, compute_rewards
+from tempoforge.train.settings import GRPOSettings
 
 __all__ = ["GRPOItem", "GRPOLoss", "GRPOResult", "GRPOSettings", "VideoGRPOTrainer", "group_advantages",
            "grpo_loss", "run_grpo", "with_completion"]
-
-
-@dataclass
-class GRPOSettings:
-    """PIR-GRPO hyper-parameters (Tempo-R0: group size 8, temperature 1.0, vision tower frozen)."""
-
-    num_generations: int = field(default=8, metadata={"help": "completions sampled per prompt (group size G)"})
-    temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling (1.0 = off)"})
-    max_new_tokens: int = field(default=128, metadata={"help": "longest completion, tokens"})
-    beta: float = field(default=0.04, metadata={"help": "KL coefficient (0 = no reference forward)"})
-    epsilon: float = field(default=0.2, metadata={"help": "PPO clip range (lower side)"})
-    epsilon_high: float | None = field(default=None, metadata={"help": "upper clip range (None = epsilon)"})
-    num_iterations: int = field(default=1, metadata={"help": "optimizer steps per rollout (mu)"})
-    loss_type: str = field(default="grpo", metadata={"choices": ("grpo", "token"),
-                                                     "help": "grpo (mean per completion) or token (DAPO)"})
-    scale_rewards: bool = field(default=True, metadata={"help": "divide advantages by the group std"})
-    advantage_eps: float = field(default=1e-4, metadata={"help": "eps in (r - mean) / (std + eps)"})
-    rewards: list[str] = field(default_factory=lambda: ["format", "refusal"],
-                               metadata={"help": "reward names (train/rewards), summed"})
-    reward_weights: list[float] | None = field(default=None, metadata={"help": "one weight per reward (default 1)"})
-    optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-6, batch_size=1))
-    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=64, alpha=128, dropout=0.05))
-    video: VideoSettings = field(default_factory=VideoSettings)
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.num_generations < 2:
-            problems.append("num_generations must be >= 2 (advantages are relative to the group)")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1:
-            problems.append("temperature must be > 0 and top_p in (0, 1]")
-        if self.loss_type not in ("grpo", "token"):
-            problems.append(f"loss_type must be grpo or token, got {self.loss_type!r}")
-        if self.num_iterations < 1 or self.max_new_tokens < 1:
-            problems.append("num_iterations and max_new_tokens must be >= 1")
-        if self.reward_weights is not None and len(self.reward_weights) != len(self.rewards):
-            problems.append(f"{len(self.reward_weights)} reward_weights for {len(self.rewards)} rewards")
-        if problems:
-            raise ValueError("GRPOSettings: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)

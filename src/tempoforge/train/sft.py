@@ -7,33 +7,22 @@ stock ``Trainer`` needs no subclass — only ``remove_unused_columns=False`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tempoforge.train.base import (
-    OptimSettings,
     loss_history,
     training_arguments,
     use_loss_bar,
     write_run_record,
 )
-from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem
 from tempoforge.train.distributed import keep_vision_in_graph
-from tempoforge.train.lora import LoraSettings, apply_lora
+from tempoforge.train.lora import apply_lora
+from tempoforge.train.settings import SFTSettings
 
 __all__ = ["SFTResult", "SFTSettings", "run_sft"]
-
-
-@dataclass
-class SFTSettings:
-    """SFT stage settings (TEMPLE SFT: LoRA r 32 alpha 32, lr 1e-4, vision trainable)."""
-
-    optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-4))
-    lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=32, alpha=32, train_vision=True))
-    video: VideoSettings = field(default_factory=VideoSettings)
-    vision_learning_rate: float | None = field(default=None, metadata={
-        "help": "separate learning rate of the vision encoder (merger excluded; TEMPURA full FT: 2e-6)"})
 
 
 @dataclass

@@ -16,12 +16,38 @@ rasteriser + encoder), ``questions`` (grounding / refusal / multiple-choice quer
 picture), ``commands`` (CLI).
 """
 
-from tempoforge.world.config import PRESETS, WorldConfig, preset_config
-from tempoforge.world.generate import World, generate_world, load_world
-from tempoforge.world.render import render_frame, render_frames, render_video
-from tempoforge.world.scene import VideoScript, WorldEvent, object_state
-from tempoforge.world.script import sample_script, video_id
-from tempoforge.world.show import show_video
+from typing import TYPE_CHECKING
+
+from tempoforge.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from tempoforge.world.config import PRESETS, WorldConfig, preset_config
+    from tempoforge.world.generate import World, generate_world, load_world
+    from tempoforge.world.render import render_frame, render_frames, render_video
+    from tempoforge.world.scene import VideoScript, WorldEvent, object_state
+    from tempoforge.world.script import sample_script, video_id
+    from tempoforge.world.show import show_video
+
+# each public name -> the module that defines it, imported on first use
+# (so `tempoforge.world.commands` imports no numpy)
+_EXPORTS = {
+    "PRESETS": "config",
+    "WorldConfig": "config",
+    "preset_config": "config",
+    "World": "generate",
+    "generate_world": "generate",
+    "load_world": "generate",
+    "render_frame": "render",
+    "render_frames": "render",
+    "render_video": "render",
+    "VideoScript": "scene",
+    "WorldEvent": "scene",
+    "object_state": "scene",
+    "sample_script": "script",
+    "video_id": "script",
+    "show_video": "show",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "PRESETS",

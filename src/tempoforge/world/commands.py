@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tempoforge.cli_parts import add_command
+
 __all__ = ["register"]
 
 
@@ -61,24 +63,10 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def _generate_arguments(g: argparse.ArgumentParser) -> None:
     from tempoforge.config import add_dataclass_arguments
     from tempoforge.world.config import WorldConfig
 
-    world = sub.add_parser(
-        "world", help="TempoWorld: synthetic videos with exact temporal ground truth",
-        description="TempoWorld renders videos from a script (shapes that appear, move, grow, change colour "
-        "... over known spans, with shots, cuts, dissolves and static stretches), so every event's start and "
-        "end is known exactly. Annotations come in the official formats of real benchmarks.")
-    wsub = world.add_subparsers(dest="world_command", metavar="SUBCOMMAND")
-
-    g = wsub.add_parser(
-        "generate", help="render N videos with their annotations",
-        description="Render videos to OUT/videos/*.mp4, write OUT/annotations/ (ActivityNet-Captions dense "
-        "captions, Charades-STA text + GroundingSample JSONL, QVHighlights JSONL, refusal queries, "
-        "multiple-choice questions, E.T.Bench-style samples) and OUT/world.json (config + ground truth). "
-        "Same seed and config give identical files. A rerun renders only missing videos. Settings: preset < "
-        "--config YAML < flags.")
     g.add_argument("--out", required=True, type=Path, help="output folder")
     g.add_argument("--videos", required=True, type=int, help="number of videos")
     g.add_argument("--seed", type=int, default=0, help="world seed; video i uses the generator (seed, i) (default: 0)")
@@ -88,6 +76,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--config", type=Path, default=None, help="YAML file overriding preset fields")
     g.add_argument("--size", type=_parse_size, default=None, help="frame size WIDTHxHEIGHT (even numbers)")
     add_dataclass_arguments(g, WorldConfig, skip=("preset", "width", "height"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    world = sub.add_parser(
+        "world", help="TempoWorld: synthetic videos with exact temporal ground truth",
+        description="TempoWorld renders videos from a script (shapes that appear, move, grow, change colour "
+        "... over known spans, with shots, cuts, dissolves and static stretches), so every event's start and "
+        "end is known exactly. Annotations come in the official formats of real benchmarks.")
+    wsub = world.add_subparsers(dest="world_command", metavar="SUBCOMMAND")
+
+    g = add_command(
+        wsub, "generate", _generate_arguments, help="render N videos with their annotations",
+        description="Render videos to OUT/videos/*.mp4, write OUT/annotations/ (ActivityNet-Captions dense "
+        "captions, Charades-STA text + GroundingSample JSONL, QVHighlights JSONL, refusal queries, "
+        "multiple-choice questions, E.T.Bench-style samples) and OUT/world.json (config + ground truth). "
+        "Same seed and config give identical files. A rerun renders only missing videos. Settings: preset < "
+        "--config YAML < flags.")
     g.set_defaults(func=_generate)
 
     s = wsub.add_parser(

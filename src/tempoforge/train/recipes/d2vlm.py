@@ -19,16 +19,19 @@ saved evidence model. Predictions keep the detokenised answer (``answer``: each 
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tempoforge.models.evidence import EvidenceSettings
+from tempoforge.models.evidence_settings import EvidenceSettings
 from tempoforge.presets import for_users
-from tempoforge.train.fpo import EvidenceItem, EvidenceTrainSettings
+from tempoforge.train.recipes import recipe_ending
+from tempoforge.train.settings import EvidenceTrainSettings
+
+if TYPE_CHECKING:
+    from tempoforge.train.fpo import EvidenceItem
 
 __all__ = ["GROUNDING_PROMPT", "D2VLMConfig", "dense_items", "evaluate", "grounding_items", "run_d2vlm"]
 
@@ -70,6 +73,7 @@ def dense_items(path: Path) -> list[EvidenceItem]:
     from tempoforge.records import DenseCaptionSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
     from tempoforge.train.data import resolve_video
+    from tempoforge.train.fpo import EvidenceItem
 
     out = []
     for s in read_jsonl(path, DenseCaptionSample):
@@ -85,6 +89,7 @@ def grounding_items(path: Path) -> list[EvidenceItem]:
     from tempoforge.records import GroundingSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
     from tempoforge.train.data import resolve_video
+    from tempoforge.train.fpo import EvidenceItem
 
     out = []
     for s in read_jsonl(path, GroundingSample):
@@ -176,7 +181,7 @@ def _eval_only(cfg: D2VLMConfig, out: Path) -> dict[str, Any]:
     """Score a saved evidence model (``init``, default ``OUT/fpo`` or else ``OUT/sft``) with the video
     sampling it was trained with."""
     from tempoforge.models.evidence import load_evidence_model
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
 
     path = Path(cfg.init) if cfg.init else (out / "fpo" if (out / "fpo").is_dir() else out / "sft")
     elm = load_evidence_model(path)
@@ -213,19 +218,5 @@ def run_d2vlm(cfg: D2VLMConfig) -> dict[str, Any]:
     return result
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tempoforge.presets import add_config_argument
-
-    add_config_argument(p, "train", "D2VLMConfig", prefix="d2vlm_")
-    from tempoforge.config import add_dataclass_arguments
-
-    add_dataclass_arguments(p, D2VLMConfig)
-
-
-def main(args: argparse.Namespace) -> int:
-    from tempoforge.config import load_config
-
-    cfg = load_config(D2VLMConfig, args.config, args)
-    result = run_d2vlm(cfg)
-    print(json.dumps({"stages": result["stages"], "final": result["final"], "metrics": result["metrics"]}, indent=2))
-    return 0
+add_arguments, main = recipe_ending(D2VLMConfig, "d2vlm_", lambda cfg, args: run_d2vlm(cfg),
+                                    summary=("stages", "final", "metrics"))

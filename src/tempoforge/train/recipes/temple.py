@@ -10,20 +10,19 @@ pairs) and ``order: sft-dpo`` (SFT first, then the DPO stages).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tempoforge.io.jsonl import read_jsonl
 from tempoforge.presets import for_users
-from tempoforge.records import PreferencePair
-from tempoforge.train.checkpoint import DONE_MARKER, is_done, mark_done, resolve_model, save_checkpoint
-from tempoforge.train.data import SFTItem
-from tempoforge.train.dpo import DPOSettings, run_dpo
-from tempoforge.train.sft import SFTSettings, run_sft
+from tempoforge.train.recipes import recipe_ending
+from tempoforge.train.settings import DPOSettings, SFTSettings
+
+if TYPE_CHECKING:
+    from tempoforge.records import PreferencePair
+    from tempoforge.train.data import SFTItem
 
 __all__ = ["TempleConfig", "run_temple"]
 
@@ -52,13 +51,14 @@ class TempleConfig:
 
 
 def _sft_items(cfg: TempleConfig, pairs: list[PreferencePair], base: Path) -> list[SFTItem]:
+    from tempoforge.io.jsonl import read_jsonl
+    from tempoforge.train.data import SFTItem, resolve_video
+
     if cfg.sft_data is None:
         seen: dict[tuple[str, str], SFTItem] = {}
         for p in pairs:
             seen.setdefault((p.video, p.prompt), SFTItem(p.id, p.video, p.prompt, p.chosen))
         return list(seen.values())
-    from tempoforge.train.data import resolve_video
-
     path = Path(cfg.sft_data)
     return [SFTItem(str(r["id"]), resolve_video(str(r["video"]), path.parent), str(r["prompt"]), str(r["answer"]))
             for r in read_jsonl(path)]
@@ -66,6 +66,12 @@ def _sft_items(cfg: TempleConfig, pairs: list[PreferencePair], base: Path) -> li
 
 def run_temple(cfg: TempleConfig) -> dict[str, Any]:
     """Run the curriculum; returns per-stage loss curves and the final checkpoint path."""
+    from tempoforge.io.jsonl import read_jsonl
+    from tempoforge.records import PreferencePair
+    from tempoforge.train.checkpoint import DONE_MARKER, is_done, mark_done, resolve_model, save_checkpoint
+    from tempoforge.train.dpo import run_dpo
+    from tempoforge.train.sft import run_sft
+
     out = Path(cfg.out)
     pairs_path = Path(cfg.pairs)
     pairs = list(read_jsonl(pairs_path, PreferencePair))
@@ -114,19 +120,5 @@ def run_temple(cfg: TempleConfig) -> dict[str, Any]:
     return {"stages": [s for s, _ in stages], "curves": curves, "final": str(final)}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tempoforge.presets import add_config_argument
-
-    add_config_argument(p, "train", "TempleConfig", prefix="temple_")
-    from tempoforge.config import add_dataclass_arguments
-
-    add_dataclass_arguments(p, TempleConfig)
-
-
-def main(args: argparse.Namespace) -> int:
-    from tempoforge.config import load_config
-
-    cfg = load_config(TempleConfig, args.config, args)
-    result = run_temple(cfg)
-    print(json.dumps({"stages": result["stages"], "final": result["final"]}, indent=2))
-    return 0
+add_arguments, main = recipe_ending(TempleConfig, "temple_", lambda cfg, args: run_temple(cfg),
+                                    summary=("stages", "final"))

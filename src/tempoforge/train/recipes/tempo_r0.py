@@ -20,16 +20,18 @@ an interrupted one resumes from its last trainer checkpoint when ``grpo.optim.sa
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempoforge.presets import for_users
-from tempoforge.records import GroundingSample
-from tempoforge.train.grpo import GRPOItem, GRPOSettings
+from tempoforge.train.recipes import recipe_ending
+from tempoforge.train.settings import GRPOSettings
+
+if TYPE_CHECKING:
+    from tempoforge.records import GroundingSample
+    from tempoforge.train.grpo import GRPOItem
 
 __all__ = ["R1_INSTRUCTION", "REFUSAL_ANSWER", "TempoR0Config", "grpo_items", "run_tempo_r0", "tempo_r0_prompt"]
 
@@ -81,6 +83,7 @@ class TempoR0Config:
 def grpo_items(samples: list[GroundingSample], base: Path | None, duration_in_prompt: bool = True) -> list[GRPOItem]:
     """One GRPO prompt per sample (video paths resolved against ``base``, the data file's folder)."""
     from tempoforge.train.data import resolve_video
+    from tempoforge.train.grpo import GRPOItem
 
     return [GRPOItem(id=s.id, video=resolve_video(s.video, base),
                      prompt=tempo_r0_prompt(s.query, s.duration if duration_in_prompt else None),
@@ -92,6 +95,7 @@ def run_tempo_r0(cfg: TempoR0Config, lm: Any = None, progress: bool = True) -> d
     """Run (or skip, when done) a Tempo-R0 GRPO stage; returns the curves and the final checkpoint path."""
     from tempoforge.errors import UserError
     from tempoforge.io.jsonl import read_jsonl
+    from tempoforge.records import GroundingSample
     from tempoforge.synth.irrelevant import mix_irrelevant
     from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
     from tempoforge.train.grpo import run_grpo
@@ -126,20 +130,12 @@ def run_tempo_r0(cfg: TempoR0Config, lm: Any = None, progress: bool = True) -> d
     return {"final": str(final), **info}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tempoforge.config import add_dataclass_arguments
-    from tempoforge.presets import add_config_argument
-
-    add_config_argument(p, "train", "TempoR0Config", prefix="tempo_r0_")
-    add_dataclass_arguments(p, TempoR0Config)
-
-
-def main(args: argparse.Namespace) -> int:
-    from tempoforge.config import load_config
-
-    cfg = load_config(TempoR0Config, args.config, args)
-    result = run_tempo_r0(cfg, progress=not getattr(args, "quiet", False))
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
     reward = result.get("reward") or []
-    print(json.dumps({"final": result["final"], "skipped": result.get("skipped", False),
-                      "reward_first": reward[:1], "reward_last": reward[-1:]}, indent=2))
-    return 0
+    return {"final": result["final"], "skipped": result.get("skipped", False), "reward_first": reward[:1],
+            "reward_last": reward[-1:]}
+
+
+add_arguments, main = recipe_ending(TempoR0Config, "tempo_r0_",
+                                    lambda cfg, args: run_tempo_r0(cfg, progress=not getattr(args, "quiet", False)),
+                                    summary=_summary)

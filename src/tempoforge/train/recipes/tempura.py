@@ -16,18 +16,19 @@ Deviation: the paper trains one epoch per stage on 500K videos; the tiny preset 
 
 from __future__ import annotations
 
-import argparse
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tempoforge.io.jsonl import read_jsonl
+from tempoforge.models.video import VideoSettings
 from tempoforge.presets import for_users
-from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
-from tempoforge.train.data import SFTItem, VideoSettings, load_frames, resolve_video
 from tempoforge.train.lora import LoraSettings
-from tempoforge.train.sft import SFTSettings, run_sft
+from tempoforge.train.recipes import recipe_ending
+from tempoforge.train.settings import OptimSettings, SFTSettings
+
+if TYPE_CHECKING:
+    from tempoforge.train.data import SFTItem
 
 __all__ = ["ORDERS", "TempuraConfig", "run_tempura", "stage_items"]
 
@@ -40,8 +41,6 @@ ORDERS: dict[str, tuple[str, ...]] = {"s1-s2": ("masked", "dense"), "s2-only": (
 
 def _stage_default() -> SFTSettings:
     """The paper's full fine-tune: LLM + merger at 1e-5, vision at 2e-6, wd 0.1, warmup 3 %, cosine."""
-    from tempoforge.train.base import OptimSettings
-
     return SFTSettings(optim=OptimSettings(learning_rate=1e-5, weight_decay=0.1, warmup_ratio=0.03, scheduler="cosine"),
                        lora=LoraSettings(enabled=False, train_vision=True),
                        video=VideoSettings(fps=1.0, max_frames=256, strategy="overlay"), vision_learning_rate=2e-6)
@@ -70,8 +69,10 @@ class TempuraConfig:
 def stage_items(data: Path, task: str, video: VideoSettings, *, time_instruction: bool = False,
                 limit: int | None = None) -> list[SFTItem]:
     """The ``task`` samples of ``data`` as ``SFTItem``s (masked spans carried; time instruction optional)."""
+    from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.prompts import time_instruction as time_text
     from tempoforge.synth.tempura_samples import TempuraSample
+    from tempoforge.train.data import SFTItem, load_frames, resolve_video
 
     items = []
     for s in read_jsonl(data, TempuraSample):
@@ -99,6 +100,9 @@ def _rate(times: list[float], fps: float) -> float:
 
 def run_tempura(cfg: TempuraConfig, lm: Any = None) -> dict[str, Any]:
     """Run the stages of ``cfg.order``; returns per-stage loss curves and the final checkpoint path."""
+    from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
+    from tempoforge.train.sft import run_sft
+
     out, data = Path(cfg.out), Path(cfg.data)
     if not data.is_file():
         from tempoforge.errors import UserError
@@ -130,20 +134,5 @@ def run_tempura(cfg: TempuraConfig, lm: Any = None) -> dict[str, Any]:
             "final": str(final), "lm": lm}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from tempoforge.config import add_dataclass_arguments
-    from tempoforge.presets import add_config_argument
-
-    add_config_argument(p, "train", "TempuraConfig", prefix="tempura_")
-    add_dataclass_arguments(p, TempuraConfig)
-
-
-def main(args: argparse.Namespace) -> int:
-    import json
-
-    from tempoforge.config import load_config
-
-    cfg = load_config(TempuraConfig, args.config, args)
-    result = run_tempura(cfg)
-    print(json.dumps({"order": result["order"], "stages": result["stages"], "final": result["final"]}, indent=2))
-    return 0
+add_arguments, main = recipe_ending(TempuraConfig, "tempura_", lambda cfg, args: run_tempura(cfg),
+                                    summary=("order", "stages", "final"))

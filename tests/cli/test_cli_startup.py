@@ -194,3 +194,30 @@ def test_recipe_ending_runs_the_config_and_prints_the_summary(tmp_path: Path,
     assert json.loads(capsys.readouterr().out) == {"final": "flag-4"}
     help_text = parser.format_help()
     assert "--steps" in help_text and "ToyConfig fields" in help_text
+
+
+def test_lazy_packages_export_their_names(tmp_path: Path) -> None:
+    # in a fresh interpreter: importing a command module loads no exports; a submodule named like the function
+    # it exports (tempoforge.io.probe) does not replace the function once some other module imports it
+    code = """
+import json, sys
+import tempoforge.io.commands, tempoforge.synth.commands
+cheap = [m for m in ("av", "numpy", "pydantic") if m in sys.modules]
+import tempoforge.io.dense  # imports the submodules tempoforge.io.probe and tempoforge.io.sample
+import tempoforge.synth.temple  # imports the submodule tempoforge.synth.perturb
+from tempoforge.io import probe, sample
+from tempoforge.synth import perturb
+print(json.dumps({"cheap": cheap, "kinds": [type(f).__name__ for f in (probe, sample, perturb)]}))
+"""
+    assert _run(code, tmp_path) == {"cheap": [], "kinds": ["function", "function", "function"]}
+    import importlib
+
+    for package in ("tempoforge.io", "tempoforge.world", "tempoforge.curate", "tempoforge.synth"):
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            value = getattr(module, name)
+            defined_in = getattr(value, "__module__", None)
+            if defined_in is not None and defined_in.startswith(package):  # a function or class: its own module's
+                assert getattr(importlib.import_module(defined_in), name, value) is value, (package, name)
+        with pytest.raises(AttributeError):
+            _ = module.no_such_name

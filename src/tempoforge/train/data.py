@@ -3,7 +3,8 @@
 Frames are decoded once per (video version, sampling settings) and kept in an in-process LRU cache bounded
 in *bytes* (``FrameCache``; ``TEMPOFORGE_FRAME_CACHE_MB``, default 2048 per process), so epochs and the
 several responses of one prompt never decode a video twice, and a long run cannot grow without bound. ``VideoSettings`` is the single place a
-run says how it samples time (fps, frame cap, pixels) and which timestamp strategy the model sees; it is
+run says how it samples time (fps, frame cap, pixels) and which timestamp strategy the model sees (``timestamps``,
+a name from ``tempoforge.timestamps``; presets written before may still say ``strategy``); it is
 recorded in every checkpoint's ``tempoforge_train.json``.
 """
 
@@ -19,13 +20,16 @@ from typing import Any
 
 import torch
 
+from tempoforge.config import renamed_fields
 from tempoforge.io import sample
 from tempoforge.models.inputs import Example, build_example, collate
 from tempoforge.records import Frames
+from tempoforge.timestamps import STRATEGIES, strategy_help
 
 __all__ = ["ExampleCollator", "ExampleDataset", "FrameCache", "SFTItem", "VideoSettings", "load_frames", "resolve_video"]
 
 
+@renamed_fields(strategy="timestamps")
 @dataclass
 class VideoSettings:
     """How a run turns a video into model inputs."""
@@ -35,8 +39,7 @@ class VideoSettings:
     max_pixels: int | None = field(default=None, metadata={"min": 1,
         "help": "per-frame pixel cap: frames are decoded and tensorized at most this large (as predict's "
                 "max_pixels), so the checkpoint's video_min_pixels cannot enlarge them"})
-    strategy: str = field(default="mrope", metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
-                                                      "help": "timestamp strategy"})
+    timestamps: str = field(default="mrope", metadata={"choices": STRATEGIES, "help": strategy_help()})
     selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
                                                         "help": "frame selection: uniform (fps, capped) | saa "
                                                                 "(Tempo-R0: the same budget spent where the "
@@ -167,7 +170,7 @@ class ExampleDataset(torch.utils.data.Dataset[Example]):
 
             return text_example(self.lm, it.prompt, it.answer)
         frames = load_frames(it.video, self.settings)
-        return build_example(self.lm, it.prompt, frames, self.settings.strategy, answer=it.answer,
+        return build_example(self.lm, it.prompt, frames, self.settings.timestamps, answer=it.answer,
                              max_pixels=self.settings.max_pixels,
                              masked_spans=it.masked or None)
 

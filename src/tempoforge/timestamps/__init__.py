@@ -1,8 +1,9 @@
 """Timestamp strategies: how a model is told *when* each frame was taken, one file per strategy.
 
 ``registry.py`` defines :class:`TimestampStrategy` (name, help line, vision-block layout, marker text, burn-in)
-and the registry; every other module in this package is one strategy and defines ``STRATEGY``, registered
-when the package is imported, so adding a strategy is adding a file here (and a test; CONTRIBUTING.md).
+and the registry; every other module in this package is one strategy, named after it, and defines
+``STRATEGY``, registered when the package is imported: adding a strategy is adding a file here (and a test;
+CONTRIBUTING.md).
 The built-ins: ``mrope`` (the model's own time encoding), ``text`` (a ``<12.5 seconds>`` marker before every
 temporal patch), ``overlay`` (TEMPURA: the time burned into every frame), ``frames-as-images`` (order only).
 
@@ -11,9 +12,6 @@ temporal patch), ``overlay`` (TEMPURA: the time burned into every frame), ``fram
 """
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 from tempoforge.timestamps.registry import (
     LAYOUTS,
@@ -24,6 +22,7 @@ from tempoforge.timestamps.registry import (
     get_strategy,
     group_marker_times,
     register,
+    register_package,
     strategy_help,
     strategy_names,
     time_marker,
@@ -39,21 +38,12 @@ __all__ = [
     "get_strategy",
     "group_marker_times",
     "register",
+    "register_package",
     "strategy_help",
     "strategy_names",
     "time_marker",
 ]
 
 
-def _register_files() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name == "registry":
-            continue
-        strategy = getattr(importlib.import_module(f"{__name__}.{module.name}"), "STRATEGY", None)
-        if not isinstance(strategy, TimestampStrategy):
-            raise TypeError(f"{__name__}.{module.name} must define STRATEGY = TimestampStrategy(...)")
-        register(strategy)
-
-
-_register_files()
+register_package(__name__)
 STRATEGIES: tuple[str, ...] = strategy_names()  # the strategies of this package's files, in choice-list order

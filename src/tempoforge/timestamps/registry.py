@@ -14,6 +14,8 @@ importing numpy or torch.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -30,6 +32,7 @@ __all__ = [
     "get_strategy",
     "group_marker_times",
     "register",
+    "register_package",
     "strategy_help",
     "strategy_names",
     "time_marker",
@@ -98,6 +101,23 @@ def register(strategy: TimestampStrategy) -> TimestampStrategy:
         raise ValueError(f"timestamp strategy {strategy.name!r} is registered twice")
     REGISTRY[strategy.name] = strategy
     return strategy
+
+
+def register_package(package: str) -> list[TimestampStrategy]:
+    """Register the ``STRATEGY`` of every module of ``package`` (except ``registry``): one strategy per file,
+    the file named after the strategy (``frames-as-images`` in ``frames_as_images.py``)."""
+    out = []
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if module.name == "registry":
+            continue
+        strategy = getattr(importlib.import_module(f"{package}.{module.name}"), "STRATEGY", None)
+        if not isinstance(strategy, TimestampStrategy):
+            raise TypeError(f"{package}.{module.name} must define STRATEGY = TimestampStrategy(...)")
+        if strategy.name.replace("-", "_") != module.name:
+            raise TypeError(f"{package}.{module.name} defines the strategy {strategy.name!r}; name the file "
+                            f"{strategy.name.replace('-', '_')}.py")
+        out.append(register(strategy))
+    return out
 
 
 def strategy_names() -> tuple[str, ...]:

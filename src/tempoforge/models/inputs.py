@@ -166,7 +166,7 @@ def _image_blocks(lm: LoadedModel, frames: Frames, marker: Callable[[float], str
 class _VideoGrid:
     """A video tensorized once: its grid, tokens per temporal patch and the patches' start times."""
 
-    tensors: dict[str, Any]
+    pixel_values: torch.Tensor
     grid_thw: torch.Tensor
     patches: int
     hw: tuple[int, int]  # merged (h, w)
@@ -182,7 +182,7 @@ def _video_grid(lm: LoadedModel, frames: Frames, resample: Resample, max_pixels:
     g, gh, gw = (int(x) for x in tz.grid_thw[0])
     starts = group_start_times(_pad_times([float(x) for x in frames.times], tp), tp)
     spgt = statistics.median(np.diff(starts)) if len(starts) > 1 else float(tp)
-    return _VideoGrid({"pixel_values_videos": tz.pixel_values}, tz.grid_thw, g,
+    return _VideoGrid(tz.pixel_values, tz.grid_thw, g,
                       (gh // spec.merge_size, gw // spec.merge_size), gh * gw // spec.merge_size**2, starts,
                       float(spgt))
 
@@ -202,7 +202,7 @@ def _video_block(lm: LoadedModel, frames: Frames, resample: Resample, max_pixels
             f"{lm.tokens_per_second * lm.vision.temporal_patch_size:g} fps for this model")
     text = f"<|vision_start|>{'<|video_pad|>' * (v.patches * v.tokens)}<|vision_end|>"
     segs = [VisualSegment(VIDEO, (v.patches, *v.hw), tuple(offsets), tuple(v.starts))]
-    tensors = {**v.tensors, "video_grid_thw": v.grid_thw}
+    tensors: dict[str, Any] = {"pixel_values_videos": v.pixel_values, "video_grid_thw": v.grid_thw}
     if fam.takes_second_per_grid_ts:
         tensors["second_per_grid_ts"] = [v.second_per_grid_t]
     return text, tensors, segs, warnings
@@ -216,7 +216,7 @@ def _patch_blocks(lm: LoadedModel, frames: Frames, marker: Callable[[float], str
     text = "".join(f"{marker(t) if marker else ''}<|vision_start|>{'<|video_pad|>' * v.tokens}<|vision_end|>"
                    for t in marks)
     segs = [VisualSegment(VIDEO, (1, *v.hw), (0,), (t,)) for t in marks]
-    tensors = dict(v.tensors)
+    tensors: dict[str, Any] = {"pixel_values_videos": v.pixel_values}
     if fam.native_text_timestamps:
         tensors["video_grid_thw"] = v.grid_thw  # the model splits it per patch itself
     else:

@@ -100,8 +100,8 @@ def video_settings(size: str) -> Any:
     from tempoforge.train.data import VideoSettings
 
     if size == "tiny":
-        return VideoSettings(fps=1.0, max_frames=16, strategy="mrope")
-    return VideoSettings(fps=2.0, max_frames=32, strategy="mrope")
+        return VideoSettings(fps=1.0, max_frames=16, timestamps="mrope")
+    return VideoSettings(fps=2.0, max_frames=32, timestamps="mrope")
 
 
 def world_config(size: str) -> Any:

@@ -229,7 +229,7 @@ def step_grpo(args: argparse.Namespace) -> dict[str, Any]:
                             gradient_checkpointing=True),
         lora=LoraSettings(r=8 if args.dry_run else 64, alpha=16 if args.dry_run else 128, dropout=0.05),
         video=VideoSettings(fps=2.0, max_frames=frames, max_pixels=None if args.dry_run else 448 * 448,
-                            strategy="text", selection="saa"))
+                            timestamps="text", selection="saa"))
     d = frames / 2
     items = grpo_items([GroundingSample(id="g0", video=_clip(args, 2), query="the red square crosses the frame",
                                         spans=[Span.of(d / 4, d / 2)], duration=d)], None)

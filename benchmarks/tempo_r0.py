@@ -80,7 +80,7 @@ def target(s: GroundingSample) -> str:
 
 def video_settings(inp: str, max_frames: int) -> VideoSettings:
     sel, strat = INPUTS[inp]
-    return VideoSettings(fps=1.0, max_frames=max_frames, strategy=strat, selection=sel)
+    return VideoSettings(fps=1.0, max_frames=max_frames, timestamps=strat, selection=sel)
 
 
 @torch.no_grad()
@@ -91,7 +91,7 @@ def evaluate(lm: Any, test: list[GroundingSample], base: Path, video: VideoSetti
     for i in range(0, len(test), batch):
         chunk = test[i:i + batch]
         exs = [build_example(lm, tempo_r0_prompt(s.query, s.duration), load_frames(resolve_video(s.video, base), video),
-                             video.strategy) for s in chunk]
+                             video.timestamps) for s in chunk]
         b = collate(exs, pad_token_id=ids["pad"], padding_side="left")
         out = model.generate(**b, do_sample=False, max_new_tokens=40, pad_token_id=ids["pad"],
                              eos_token_id=[ids["eos"], ids["pad"]])

@@ -117,7 +117,7 @@ def main() -> None:
         return SFTSettings(optim=OptimSettings(learning_rate=args.lr, max_steps=steps, batch_size=args.batch,
                                                warmup_ratio=0.03, weight_decay=0.1, seed=args.seed),
                            lora=LoraSettings(enabled=False, train_vision=True),
-                           video=VideoSettings(fps=1.0, max_frames=args.max_frames, strategy="overlay"),
+                           video=VideoSettings(fps=1.0, max_frames=args.max_frames, timestamps="overlay"),
                            vision_learning_rate=args.lr)
 
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "synth": stats,

@@ -17,26 +17,87 @@ fixed set of values (``metadata={"choices": (...)}`` or a ``Literal`` type: ``in
 from 'a', 'b')``, also listed in ``--help``) and a range (``metadata={"min": 1}`` / ``{"gt": 0}``:
 ``must be >= 1, got 0``). ``--batch-size 0`` fails as ``argument --batch-size: must be >= 1, got 0``,
 ``batch_size: 0`` in ``p.yaml`` as ``p.yaml: batch_size: must be >= 1, got 0``.
+
+A renamed field keeps its old name for files and code written before (``@renamed_fields(old="new")``): the
+old key in YAML, the old keyword and the old attribute still work, with a warning naming the new one.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import types
 import typing
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
-__all__ = ["ConfigError", "add_dataclass_arguments", "check_value", "config_to_dict", "load_config", "read_yaml"]
+__all__ = ["ConfigError", "add_dataclass_arguments", "check_value", "config_to_dict", "load_config", "read_yaml",
+           "renamed_fields"]
 
 C = TypeVar("C")
 
 
 class ConfigError(ValueError):
     """A config file or option that does not fit its dataclass."""
+
+
+_RENAMED_FIELDS: dict[type, dict[str, str]] = {}  # config class -> {old field name: new name}
+
+
+def renamed_fields(**old_to_new: str) -> Callable[[type[C]], type[C]]:
+    """Class decorator (above ``@dataclass``): field ``new`` was called ``old`` before.
+
+    ``Cls(old=...)`` and ``obj.old`` keep working with a ``DeprecationWarning``; ``load_config`` reads the old
+    YAML key with a ``UserWarning`` naming the file (e.g. a preset or a checkpoint's settings written before).
+    """
+
+    def deco(cls: type[C]) -> type[C]:
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{cls.__name__}: {old} is the old name of {new}; give only {new}")
+                    warnings.warn(f"{cls.__name__}({old}=...) is deprecated; use {new}=", DeprecationWarning,
+                                  stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            init(self, *args, **kwargs)
+
+        def alias(old: str, new: str) -> property:
+            def get(self: Any) -> Any:
+                warnings.warn(f"{cls.__name__}.{old} is deprecated; use .{new}", DeprecationWarning, stacklevel=2)
+                return getattr(self, new)
+            return property(get, doc=f"Deprecated name of ``{new}``.")
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+        for old, new in old_to_new.items():
+            setattr(cls, old, alias(old, new))
+        _RENAMED_FIELDS[cls] = dict(old_to_new)
+        return cls
+
+    return deco
+
+
+def _renamed(cls: type, values: dict[str, Any], where: str, prefix: str) -> dict[str, Any]:
+    """``values`` with the old names of renamed fields (``renamed_fields``) replaced by the new ones."""
+    renamed = _RENAMED_FIELDS.get(cls, {})
+    if not renamed.keys() & values.keys():
+        return values
+    out = dict(values)
+    for old, new in renamed.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(f"{where}: {prefix}{old} is the old name of {prefix}{new}; give only {prefix}{new}")
+            warnings.warn(f"{where}: {prefix}{old} is deprecated; write {prefix}{new}", UserWarning, stacklevel=3)
+            out[new] = out.pop(old)
+    return out
 
 
 def _flag(name: str) -> str:
@@ -191,6 +252,7 @@ def _build(cls: type[C], values: dict[str, Any], where: str, prefix: str = "") -
     """``cls(**values)`` with every value checked (:func:`check_value`); errors name ``where`` and the key."""
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = _renamed(cls, values, where, prefix)
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"{where}: unknown option(s) {[prefix + u for u in unknown]} for {cls.__name__}; "

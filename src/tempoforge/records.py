@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tempoforge.timestamps import check_strategy
 
 __all__ = [
     "DenseCaptionSample",
@@ -236,15 +238,13 @@ class PreferencePair(Record):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
-TimestampStrategy = Literal["mrope", "text", "overlay", "frames-as-images"]
-
-
 class Prediction(Record):
     """One model answer, self-contained so that ``tempoforge eval score`` can re-score it offline.
 
     ``answer`` is the raw generated text; ``windows`` the spans parsed from it by our own parser (raw
     numbers, possibly reversed: the official conventions treat those differently); ``gt`` the ground
-    truth as ``[s, e]`` or a list of them. ``timestamps`` records the strategy the model saw time with.
+    truth as ``[s, e]`` or a list of them. ``timestamps`` records the strategy the model saw time with (a
+    name registered in ``tempoforge.timestamps``).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=True, validate_assignment=True)
@@ -259,7 +259,7 @@ class Prediction(Record):
     query: str | None = None
     video: str | None = None
     model: str | None = None
-    timestamps: TimestampStrategy | None = None
+    timestamps: str | None = None
     frame_times: list[float] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
@@ -269,6 +269,11 @@ class Prediction(Record):
         if value is not None and (not math.isfinite(value) or value <= 0):
             raise ValueError(f"duration must be a positive finite number, got {value}")
         return value
+
+    @field_validator("timestamps")
+    @classmethod
+    def _known_strategy(cls, value: str | None) -> str | None:
+        return None if value is None else check_strategy(value)
 
     @field_validator("gt")
     @classmethod

@@ -17,8 +17,8 @@ from tempoforge.models.inputs import (
     check_coverage,
     collate,
 )
-from tempoforge.models.timestamps import STRATEGIES
 from tempoforge.records import Frames
+from tempoforge.timestamps import STRATEGIES
 
 
 def frames_at(fps: float, seconds: float, side: int = 56, seed: int = 0) -> Frames:

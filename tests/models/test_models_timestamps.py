@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 
 from tempoforge.errors import UserError
-from tempoforge.models.timestamps import (
-    OVERLAY_PAD,
-    STRATEGIES,
-    burn_timestamps,
-    check_strategy,
-    group_marker_times,
-    time_marker,
-)
+from tempoforge.io.overlay import OVERLAY_PAD, burn_timestamps
 from tempoforge.records import Frames
+from tempoforge.timestamps import STRATEGIES, check_strategy, group_marker_times, time_marker
 
 
 def test_marker_text_and_group_times() -> None:

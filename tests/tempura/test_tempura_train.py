@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from tempoforge.config import load_config
+from tempoforge.io.overlay import burn_timestamps
 from tempoforge.models.inputs import build_example
 from tempoforge.models.tensorize import tensorize_images
-from tempoforge.models.timestamps import burn_timestamps
 from tempoforge.models.tiny import build_tiny
 from tempoforge.records import Frames
 from tempoforge.synth.ver import TempuraSynthConfig, run_ver

@@ -2,7 +2,8 @@
 
 ``draw_timestamp`` follows TEMPURA's visual timestamp (METHODS.md 2.2): the time as ``f"{t:.1f}"``,
 white, bold, at the top-left on a black box padded 5 px, font height = image height / 10, drawn before
-any resizing. ``contact_sheet`` tiles frames chronologically with each frame's time on it (TEMPURA's
+any resizing; ``burn_timestamps`` does it to every frame of a ``Frames`` (the ``overlay`` timestamp strategy).
+``contact_sheet`` tiles frames chronologically with each frame's time on it (TEMPURA's
 frame grids use the same layout).
 """
 
@@ -15,7 +16,11 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["bold_font", "contact_sheet", "draw_timestamp", "label_text"]
+from tempoforge.records import Frames
+
+__all__ = ["OVERLAY_PAD", "bold_font", "burn_timestamps", "contact_sheet", "draw_timestamp", "label_text"]
+
+OVERLAY_PAD = 5  # px around the text (METHODS.md 2.2)
 
 
 @functools.lru_cache(maxsize=32)
@@ -35,7 +40,7 @@ def label_text(t: float) -> str:
     return f"{t:.1f}"
 
 
-def draw_timestamp(image: np.ndarray, t: float, *, pad: int = 5, text: str | None = None) -> np.ndarray:
+def draw_timestamp(image: np.ndarray, t: float, *, pad: int = OVERLAY_PAD, text: str | None = None) -> np.ndarray:
     """A copy of ``image`` (H, W, 3 uint8) with time ``t`` in white bold on a black box at the top-left."""
     if image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
@@ -48,6 +53,20 @@ def draw_timestamp(image: np.ndarray, t: float, *, pad: int = 5, text: str | Non
     draw.rectangle((0, 0, right - left + 2 * pad, bottom - top + 2 * pad), fill=(0, 0, 0))
     draw.text((pad - left, pad - top), label, fill=(255, 255, 255), font=font)
     return np.asarray(pil)
+
+
+def burn_timestamps(frames: Frames, skip: Sequence[bool] | np.ndarray | None = None) -> Frames:
+    """A copy of ``frames`` with each frame's own time ``f"{t:.1f}"`` burned in (TEMPURA overlay).
+
+    Frames where ``skip`` is true are left as they are (TEMPURA's masked frames: black, no timestamp).
+    """
+    flags = [False] * len(frames) if skip is None else [bool(x) for x in skip]
+    if len(flags) != len(frames):
+        raise ValueError(f"skip has {len(flags)} flags for {len(frames)} frames")
+    data = np.stack([img.copy() if k else draw_timestamp(img, float(t), pad=OVERLAY_PAD)
+                     for img, t, k in zip(frames.data, frames.times, flags, strict=True)])
+    return Frames(data, frames.times.copy(), frames.info,
+                  None if frames.requested is None else frames.requested.copy(), list(frames.warnings))
 
 
 def contact_sheet(images: Sequence[np.ndarray] | np.ndarray, times: Sequence[float], *, cols: int | None = None,

@@ -6,9 +6,9 @@
 - ``real.py``       ``init_real(family, size, out_dir, layers=)``: the published architectures (``real_archs.py``)
                     at random init, optionally cut in depth, with an offline tokenizer (real special-token ids)
 - ``tensorize.py``  torch-only frames -> ``pixel_values`` / ``grid_thw`` (the Qwen processors' math)
-- ``timestamps.py`` the strategies ``mrope`` / ``text`` / ``overlay`` / ``frames-as-images``
 - ``positions.py``  M-RoPE position ids the original way, from the actual frame times
-- ``inputs.py``     ``build_example`` / ``collate`` / ``build_batch``: (prompt, Frames, strategy) -> batch
+- ``inputs.py``     ``build_example`` / ``collate`` / ``build_batch``: (prompt, Frames, timestamp strategy) -> batch,
+                    laid out from the strategy's entry in ``tempoforge.timestamps``
 - ``prompts.py``    prompt templates per benchmark (snapshot-tested)
 - ``processor.py``  stock-compatible processors without torchvision (for APIs that need one)
 - ``predict.py``    ``tempoforge predict``; ``doctor.py`` ``tempoforge doctor``; ``commands.py`` the CLI
@@ -30,7 +30,6 @@ _EXPORTS = {
     "build_batch": "inputs",
     "collate": "inputs",
     "Example": "inputs",
-    "STRATEGIES": "timestamps",
     "VisionSpec": "tensorize",
     "tensorize_video": "tensorize",
     "tensorize_images": "tensorize",

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tempoforge.timestamps import STRATEGIES, strategy_help
+
 __all__ = ["BENCHMARK_NAMES", "STRATEGY_NAMES", "PredictConfig"]
 
-# mirrors ``timestamps.STRATEGIES`` (a test checks they agree)
-STRATEGY_NAMES: tuple[str, ...] = ("mrope", "text", "overlay", "frames-as-images")
+STRATEGY_NAMES: tuple[str, ...] = STRATEGIES  # the registered timestamp strategies (``tempoforge.timestamps``)
 # mirrors ``prompts.BENCHMARK_TASKS`` (a test checks they agree; every name is one ``eval score`` takes)
 BENCHMARK_NAMES: tuple[str, ...] = ("grounding", "charades-sta", "tempoworld", "timechat-tvg", "qvhighlights",
                                     "dense-captioning", "activitynet-captions", "youcook2")
@@ -34,7 +35,7 @@ class PredictConfig:
     fps: float = field(default=1.0, metadata={"gt": 0, "help": "frames per second to sample"})
     max_frames: int = field(default=64, metadata={"min": 1,
         "help": "frame cap; a longer video is sampled more sparsely over its whole length (never truncated)"})
-    timestamps: str = field(default="mrope", metadata={"choices": STRATEGY_NAMES, "help": "timestamp strategy"})
+    timestamps: str = field(default="mrope", metadata={"choices": STRATEGY_NAMES, "help": strategy_help()})
     selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
         "help": "frame selection: uniform (fps, capped) or saa (Tempo-R0: the same budget spent where the content "
                 "changes, true times kept); use what the model was trained with"})

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tempoforge.records import Frames
+from tempoforge.timestamps import get_strategy
 
 __all__ = ["Check", "check_environment", "check_model", "check_video", "format_report", "run_doctor",
            "stock_position_ids"]
@@ -139,7 +140,7 @@ def check_model(lm: Any, frames: Frames | None, fps: float, strategies: list[str
         out.append(Check("info", f"{strategy}: temporal ids", f"frame time -> temporal position: {shown}"))
         for w in ex.warnings:
             out.append(Check("warn", f"{strategy}: inputs", w))
-        if strategy == "mrope" and not lm.family.native_text_timestamps:
+        if get_strategy(strategy).for_family(fam.native_text_timestamps).layout == "video":  # one M-RoPE block
             batch = collate([ex], pad_token_id=lm.token_ids["pad"])
             out += _compare_stock(lm, ex, batch)
     return out

@@ -190,13 +190,13 @@ def _units_of(example: Example) -> list[torch.Tensor]:
     return out
 
 
-def build_evidence_example(elm: EvidenceModel, prompt: str, frames: Frames, strategy: str, response: str,
+def build_evidence_example(elm: EvidenceModel, prompt: str, frames: Frames, timestamps: str, response: str,
                            spans: Sequence[Span], **kwargs: Any) -> EvidenceExample:
     """``build_example`` plus the evidence layout of ``response`` (``render_response(..., "d2vlm")`` text).
 
     The evidence part must hold one ``<evi>`` per span; answer-part ``<evi>`` number j refers to span j.
     """
-    ex = build_example(elm.lm, prompt, frames, strategy, answer=response, **kwargs)
+    ex = build_example(elm.lm, prompt, frames, timestamps, answer=response, **kwargs)
     return _layout(elm, ex, list(spans), response)
 
 

@@ -156,7 +156,7 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
     preds = []
     for s in tqdm(samples, desc=f"predict {benchmark}", disable=quiet):
         frames = load_frames(resolve_video(s.video, root), video)
-        ex = build_example(elm.lm, prompt(s), frames, video.strategy, max_pixels=video.max_pixels)
+        ex = build_example(elm.lm, prompt(s), frames, video.timestamps, max_pixels=video.max_pixels)
         g = generate_evidence(elm, ex, max_new_tokens)
         meta: dict[str, Any] = {"evidence_spans": g.evidence_spans, "answer_spans": g.answer_spans, "raw": g.raw}
         gt, query, captions = ground_truth(s)
@@ -164,7 +164,7 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
             meta["gt_captions"] = captions
         preds.append(Prediction(id=s.id, benchmark=benchmark, answer=g.answer, duration=s.duration, gt=gt,
                                 windows=g.answer_spans or g.evidence_spans, query=query, video=s.video,
-                                model=elm.lm.name, timestamps=video.strategy, frame_times=ex.frame_times,
+                                model=elm.lm.name, timestamps=video.timestamps, frame_times=ex.frame_times,
                                 meta=meta))
     write_jsonl(out, preds)
     return preds

@@ -1,4 +1,4 @@
-"""(prompt or messages, Frames, strategy) -> a model-ready batch, with frames and times always paired.
+"""(prompt or messages, Frames, timestamp strategy) -> a model-ready batch, with frames and times always paired.
 
 This is the one place where a video becomes model inputs, for prediction *and* training. Use it as::
 
@@ -8,7 +8,8 @@ This is the one place where a video becomes model inputs, for prediction *and* t
     gen = lm.model.generate(**collate([build_example(lm, q, frames, "mrope")], ...), max_new_tokens=32)
 
 Token layout of one example (the chat template renders the messages; its single
-``<|vision_start|><|video_pad|><|vision_end|>`` is replaced by the strategy's vision blocks)::
+``<|vision_start|><|video_pad|><|vision_end|>`` is replaced by the vision blocks of the timestamp strategy,
+laid out from its entry in ``tempoforge.timestamps``)::
 
     [prompt tokens incl. vision blocks ... "<|im_start|>assistant\\n"] [answer tokens "<|im_end|>\\n"]
      <------------------------- prompt_length -------------------->  <-- labels != -100 -->
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 
 from tempoforge.errors import UserError
+from tempoforge.io.overlay import burn_timestamps
 from tempoforge.models.load import LoadedModel
 from tempoforge.models.positions import (
     IMAGE,
@@ -43,14 +45,8 @@ from tempoforge.models.positions import (
     video_temporal_offsets,
 )
 from tempoforge.models.tensorize import Resample, tensorize_images, tensorize_video
-from tempoforge.models.timestamps import (
-    TimestampStrategy,
-    burn_timestamps,
-    check_strategy,
-    group_marker_times,
-    time_marker,
-)
 from tempoforge.records import Frames
+from tempoforge.timestamps import TimestampStrategy, get_strategy, group_marker_times
 
 __all__ = ["Example", "build_batch", "build_example", "cap_frames", "check_coverage", "collate", "mask_frames",
            "to_messages"]
@@ -76,7 +72,7 @@ class Example:
     pixel_values: torch.Tensor | None = None
     image_grid_thw: torch.Tensor | None = None
     frame_times: list[float] = field(default_factory=list)
-    strategy: str = "mrope"
+    strategy: str = "mrope"  # the timestamp strategy it was built with ("text-only": no video)
     segments: list[VisualSegment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -132,66 +128,112 @@ def _pad_times(times: list[float], multiple: int) -> list[float]:
     return times + [times[-1]] * rem
 
 
+_Blocks = tuple[str, dict[str, Any], list[VisualSegment], list[str]]
+
+
 def _vision_blocks(lm: LoadedModel, frames: Frames, strategy: TimestampStrategy, resample: Resample,
                    max_pixels: int | None, time_origin: float | None = None,
-                   masked: np.ndarray | None = None,
-                   ) -> tuple[str, dict[str, Any], list[VisualSegment], list[str]]:
-    """The text that replaces the video placeholder, the vision tensors and the segments."""
-    fam, spec = lm.family, lm.vision
-    m2 = spec.merge_size**2
-    tp = spec.temporal_patch_size
+                   masked: np.ndarray | None = None) -> _Blocks:
+    """The text that replaces the video placeholder, the vision tensors, the segments and warnings.
+
+    Built from the strategy's fields alone (``timestamps/registry.py``): its pixels (``burn_in``), its
+    layout on this family and the ``marker`` text before every block.
+    """
+    strategy = strategy.for_family(lm.family.native_text_timestamps)
+    if strategy.burn_in:
+        frames = burn_timestamps(frames, skip=masked)
+    if strategy.layout == "images":
+        return _image_blocks(lm, frames, strategy.marker, resample, max_pixels)
+    if strategy.layout == "patches":
+        return _patch_blocks(lm, frames, strategy.marker, resample, max_pixels)
+    return _video_block(lm, frames, resample, max_pixels, time_origin)
+
+
+def _image_blocks(lm: LoadedModel, frames: Frames, marker: Callable[[float], str] | None, resample: Resample,
+                  max_pixels: int | None) -> _Blocks:
+    """Every frame its own image block, ``marker(t)`` before each."""
+    spec = lm.vision
     times = [float(x) for x in frames.times]
-    warnings: list[str] = []
-    if strategy in ("overlay", "frames-as-images"):
-        src = burn_timestamps(frames, skip=masked) if strategy == "overlay" else frames
-        tz = tensorize_images(src.data, spec, resample=resample, max_pixels=max_pixels)
-        k = int(tz.grid_thw[0, 1] * tz.grid_thw[0, 2]) // m2
-        text = "".join(f"<|vision_start|>{'<|image_pad|>' * k}<|vision_end|>" for _ in times)
-        hw = (int(tz.grid_thw[0, 1]) // spec.merge_size, int(tz.grid_thw[0, 2]) // spec.merge_size)
-        segs = [VisualSegment(IMAGE, (1, *hw), (0,), (t,)) for t in times]
-        return text, {"pixel_values": tz.pixel_values, "image_grid_thw": tz.grid_thw}, segs, warnings
+    tz = tensorize_images(frames.data, spec, resample=resample, max_pixels=max_pixels)
+    k = int(tz.grid_thw[0, 1] * tz.grid_thw[0, 2]) // spec.merge_size**2
+    text = "".join(f"{marker(t) if marker else ''}<|vision_start|>{'<|image_pad|>' * k}<|vision_end|>" for t in times)
+    hw = (int(tz.grid_thw[0, 1]) // spec.merge_size, int(tz.grid_thw[0, 2]) // spec.merge_size)
+    segs = [VisualSegment(IMAGE, (1, *hw), (0,), (t,)) for t in times]
+    return text, {"pixel_values": tz.pixel_values, "image_grid_thw": tz.grid_thw}, segs, []
+
+
+@dataclass
+class _VideoGrid:
+    """A video tensorized once: its grid, tokens per temporal patch and the patches' start times."""
+
+    pixel_values: torch.Tensor
+    grid_thw: torch.Tensor
+    patches: int
+    hw: tuple[int, int]  # merged (h, w)
+    tokens: int  # LM tokens of one temporal patch
+    starts: list[float]
+    second_per_grid_t: float
+
+
+def _video_grid(lm: LoadedModel, frames: Frames, resample: Resample, max_pixels: int | None) -> _VideoGrid:
+    spec = lm.vision
+    tp = spec.temporal_patch_size
     tz = tensorize_video(frames.data, spec, resample=resample, max_pixels=max_pixels)
     g, gh, gw = (int(x) for x in tz.grid_thw[0])
-    hw = (gh // spec.merge_size, gw // spec.merge_size)
-    k = gh * gw // m2
-    padded = _pad_times(times, tp)
-    starts = group_start_times(padded, tp)
+    starts = group_start_times(_pad_times([float(x) for x in frames.times], tp), tp)
     spgt = statistics.median(np.diff(starts)) if len(starts) > 1 else float(tp)
-    tensors: dict[str, Any] = {"pixel_values_videos": tz.pixel_values}
-    if strategy == "mrope" and not fam.native_text_timestamps:
-        offsets = video_temporal_offsets(starts, time_aware=fam.time_aware_mrope,
-                                         tokens_per_second=lm.tokens_per_second, origin=time_origin)
-        hits = temporal_collisions(offsets, starts) if fam.time_aware_mrope else []
-        if hits:
-            warnings.append(
-                f"{len(hits)} pairs of frame groups share a temporal position: M-RoPE resolves "
-                f"1/{lm.tokens_per_second:g} s and groups are {spgt:.3g} s apart; sample at most "
-                f"{lm.tokens_per_second * tp:g} fps for this model")
-        text = f"<|vision_start|>{'<|video_pad|>' * (g * k)}<|vision_end|>"
-        segs = [VisualSegment(VIDEO, (g, *hw), tuple(offsets), tuple(starts))]
-        tensors["video_grid_thw"] = tz.grid_thw
-        if fam.takes_second_per_grid_ts:
-            tensors["second_per_grid_ts"] = [float(spgt)]
-        return text, tensors, segs, warnings
-    # text markers (and Qwen3-VL's native form): one vision block per temporal patch
-    marks = group_marker_times(times, tp)
-    text = "".join(f"{time_marker(t)}<|vision_start|>{'<|video_pad|>' * k}<|vision_end|>" for t in marks)
-    segs = [VisualSegment(VIDEO, (1, *hw), (0,), (t,)) for t in marks]
-    if fam.native_text_timestamps:
-        tensors["video_grid_thw"] = tz.grid_thw  # the model splits it per patch itself
-    else:
-        tensors["video_grid_thw"] = torch.tensor([[1, gh, gw]] * g, dtype=torch.int64)
-        if fam.takes_second_per_grid_ts:
-            tensors["second_per_grid_ts"] = [float(spgt)] * g
+    return _VideoGrid(tz.pixel_values, tz.grid_thw, g,
+                      (gh // spec.merge_size, gw // spec.merge_size), gh * gw // spec.merge_size**2, starts,
+                      float(spgt))
+
+
+def _video_block(lm: LoadedModel, frames: Frames, resample: Resample, max_pixels: int | None,
+                 time_origin: float | None) -> _Blocks:
+    """The video as one block with the family's M-RoPE temporal ids from the patches' start times."""
+    fam, v = lm.family, _video_grid(lm, frames, resample, max_pixels)
+    warnings: list[str] = []
+    offsets = video_temporal_offsets(v.starts, time_aware=fam.time_aware_mrope,
+                                     tokens_per_second=lm.tokens_per_second, origin=time_origin)
+    hits = temporal_collisions(offsets, v.starts) if fam.time_aware_mrope else []
+    if hits:
+        warnings.append(
+            f"{len(hits)} pairs of frame groups share a temporal position: M-RoPE resolves "
+            f"1/{lm.tokens_per_second:g} s and groups are {v.second_per_grid_t:.3g} s apart; sample at most "
+            f"{lm.tokens_per_second * lm.vision.temporal_patch_size:g} fps for this model")
+    text = f"<|vision_start|>{'<|video_pad|>' * (v.patches * v.tokens)}<|vision_end|>"
+    segs = [VisualSegment(VIDEO, (v.patches, *v.hw), tuple(offsets), tuple(v.starts))]
+    tensors: dict[str, Any] = {"pixel_values_videos": v.pixel_values, "video_grid_thw": v.grid_thw}
+    if fam.takes_second_per_grid_ts:
+        tensors["second_per_grid_ts"] = [v.second_per_grid_t]
     return text, tensors, segs, warnings
 
 
+def _patch_blocks(lm: LoadedModel, frames: Frames, marker: Callable[[float], str] | None, resample: Resample,
+                  max_pixels: int | None) -> _Blocks:
+    """One block per temporal patch, ``marker(t)`` of the patch's mean time before each."""
+    fam, v = lm.family, _video_grid(lm, frames, resample, max_pixels)
+    marks = group_marker_times(frames.times, lm.vision.temporal_patch_size)
+    text = "".join(f"{marker(t) if marker else ''}<|vision_start|>{'<|video_pad|>' * v.tokens}<|vision_end|>"
+                   for t in marks)
+    segs = [VisualSegment(VIDEO, (1, *v.hw), (0,), (t,)) for t in marks]
+    tensors: dict[str, Any] = {"pixel_values_videos": v.pixel_values}
+    if fam.native_text_timestamps:
+        tensors["video_grid_thw"] = v.grid_thw  # the model splits it per patch itself
+    else:
+        one = v.grid_thw[0].clone()
+        one[0] = 1
+        tensors["video_grid_thw"] = one.repeat(v.patches, 1)
+        if fam.takes_second_per_grid_ts:
+            tensors["second_per_grid_ts"] = [v.second_per_grid_t] * v.patches
+    return text, tensors, segs, []
+
+
 def build_example(lm: LoadedModel, prompt: str | Sequence[dict[str, Any]], frames: Frames,
-                  strategy: str = "mrope", *, answer: str | None = None, system: str | None = None,
+                  timestamps: str = "mrope", *, answer: str | None = None, system: str | None = None,
                   max_frames: int | None = None, resample: Resample = "torch",
                   max_pixels: int | None = None, time_origin: float | None = None,
                   masked_spans: Sequence[tuple[float, float]] | None = None) -> Example:
-    """Tokenise one (prompt, frames) pair for ``lm`` under a timestamp ``strategy``.
+    """Tokenise one (prompt, frames) pair for ``lm`` under the timestamp strategy named ``timestamps``.
 
     ``prompt`` is a string (one user turn: the video, then the text) or chat messages with exactly one
     ``{"type": "video"}`` part. With ``answer``, the assistant turn is appended and ``labels`` mark it.
@@ -202,7 +244,7 @@ def build_example(lm: LoadedModel, prompt: str | Sequence[dict[str, Any]], frame
     ``masked_spans``: frames at times ``s <= t < e`` of any span become black and, under ``overlay``, get
     no timestamp (TEMPURA's masked event prediction, METHODS.md 2.2); they keep their time positions.
     """
-    strat = check_strategy(strategy)
+    strategy = get_strategy(timestamps)
     if len(frames) == 0:
         raise UserError("no frames to build model inputs from")
     frames = cap_frames(frames, max_frames)
@@ -215,7 +257,7 @@ def build_example(lm: LoadedModel, prompt: str | Sequence[dict[str, Any]], frame
     masked = None
     if masked_spans:
         masked, frames = mask_frames(frames, masked_spans)
-    vision_text, tensors, segments, more = _vision_blocks(lm, frames, strat, resample, max_pixels, time_origin,
+    vision_text, tensors, segments, more = _vision_blocks(lm, frames, strategy, resample, max_pixels, time_origin,
                                                           masked)
     warnings += more
     for w in more:
@@ -240,7 +282,7 @@ def build_example(lm: LoadedModel, prompt: str | Sequence[dict[str, Any]], frame
         prompt_length=len(prompt_ids), pixel_values_videos=tensors.get("pixel_values_videos"),
         video_grid_thw=tensors.get("video_grid_thw"), second_per_grid_ts=tensors.get("second_per_grid_ts"),
         pixel_values=tensors.get("pixel_values"), image_grid_thw=tensors.get("image_grid_thw"),
-        frame_times=[float(t) for t in frames.times], strategy=strat, segments=segments, warnings=warnings,
+        frame_times=[float(t) for t in frames.times], strategy=strategy.name, segments=segments, warnings=warnings,
     )
 
 
@@ -293,11 +335,11 @@ def collate(examples: Sequence[Example], *, pad_token_id: int,
 
 
 def build_batch(lm: LoadedModel, items: Sequence[tuple[str | Sequence[dict[str, Any]], Frames]],
-                strategy: str = "mrope", *, answers: Sequence[str] | None = None,
+                timestamps: str = "mrope", *, answers: Sequence[str] | None = None,
                 padding_side: Literal["left", "right"] = "left", **kwargs: Any) -> dict[str, torch.Tensor]:
     """``build_example`` for each ``(prompt, frames)`` then ``collate`` (kwargs go to ``build_example``)."""
     if answers is not None and len(answers) != len(items):
         raise ValueError(f"{len(answers)} answers for {len(items)} items")
-    exs = [build_example(lm, p, f, strategy, answer=None if answers is None else answers[i], **kwargs)
+    exs = [build_example(lm, p, f, timestamps, answer=None if answers is None else answers[i], **kwargs)
            for i, (p, f) in enumerate(items)]
     return collate(exs, pad_token_id=lm.token_ids["pad"], padding_side=padding_side)

@@ -31,8 +31,8 @@ from tempoforge.models.prompts import (
     qvhighlights_prompt,
     task_for_benchmark,
 )
-from tempoforge.models.timestamps import TimestampStrategy, check_strategy
 from tempoforge.records import DenseCaptionSample, Frames, GroundingSample, Prediction
+from tempoforge.timestamps import check_strategy
 
 __all__ = ["PredictConfig", "done_ids", "ground_truth", "predict", "prompt_for", "read_samples"]
 
@@ -103,7 +103,7 @@ def ground_truth(sample: Sample) -> tuple[list[list[float]], str | None, list[st
     return [list(s.as_pair()) for s in sample.spans], sample.query, None
 
 
-def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: TimestampStrategy) -> dict[str, Any]:
+def _base(sample: Sample, cfg: PredictConfig, lm: LoadedModel, strategy: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"fps": cfg.fps, "max_frames": cfg.max_frames, "selection": cfg.selection}
     if cfg.blank:
         meta["blank"] = True

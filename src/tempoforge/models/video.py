@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tempoforge.config import renamed_fields
+from tempoforge.timestamps import STRATEGIES, strategy_help
+
 __all__ = ["VideoSettings"]
 
 
+@renamed_fields(strategy="timestamps")
 @dataclass
 class VideoSettings:
     """How a run turns a video into model inputs."""
@@ -19,8 +23,7 @@ class VideoSettings:
     max_pixels: int | None = field(default=None, metadata={"min": 1,
         "help": "per-frame pixel cap: frames are decoded and tensorized at most this large (as predict's "
                 "max_pixels), so the checkpoint's video_min_pixels cannot enlarge them"})
-    strategy: str = field(default="mrope", metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
-                                                      "help": "timestamp strategy"})
+    timestamps: str = field(default="mrope", metadata={"choices": STRATEGIES, "help": strategy_help()})
     selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
                                                         "help": "frame selection: uniform (fps, capped) | saa "
                                                                 "(Tempo-R0: the same budget spent where the "

@@ -292,7 +292,7 @@ def run_preset(preset: str | Path, work_dir: str | Path, *, layers: int = 2, ste
         settings = _settings(stage, steps, max_new, generations, batch, pixels)
         videos = _videos(work, stage, max(2, settings.optim.batch_size), clip)
         prompt, answer, run = _stage_inputs(stage, plan, settings, videos)
-        ex = build_example(lm, prompt, load_frames(videos[0], settings.video), settings.video.strategy,
+        ex = build_example(lm, prompt, load_frames(videos[0], settings.video), settings.video.timestamps,
                            answer=answer)
         vis = int((ex.mm_token_type_ids != 0).sum())
         grid = ex.video_grid_thw if ex.video_grid_thw is not None else ex.image_grid_thw

@@ -141,7 +141,7 @@ def resolve_model(model: str, layers: int | None = None) -> ModelRef:
 def stage_video(stage: Stage, ref: ModelRef, source: tuple[int, int] = (720, 1280)) -> VideoTokens:
     """How the stage's video settings turn a ``source``-sized video into tokens for this model."""
     v = stage.video
-    return video_tokens(ref.spec, v.max_frames, v.strategy, max_pixels=v.max_pixels, source=source,
+    return video_tokens(ref.spec, v.max_frames, v.timestamps, max_pixels=v.max_pixels, source=source,
                         native_text_timestamps=ref.family.native_text_timestamps)
 
 

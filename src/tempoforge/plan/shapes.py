@@ -13,6 +13,7 @@ from typing import Any
 
 from tempoforge.models.families import get_family
 from tempoforge.models.tensorize import VisionSpec, smart_resize, smart_resize_total
+from tempoforge.timestamps import get_strategy
 
 __all__ = ["ModelShape", "VideoTokens", "model_shape", "video_tokens"]
 
@@ -110,14 +111,15 @@ class VideoTokens:
         return self.lm_tokens / max(1, self.frames)
 
 
-def video_tokens(spec: VisionSpec, frames: int, strategy: str, *, max_pixels: int | None = None,
+def video_tokens(spec: VisionSpec, frames: int, timestamps: str, *, max_pixels: int | None = None,
                  source: tuple[int, int] = (720, 1280), marker_tokens: int = 6,
                  native_text_timestamps: bool = False) -> VideoTokens:
-    """Tokens of ``frames`` frames of a ``source`` (height, width) video under ``strategy``.
+    """Tokens of ``frames`` frames of a ``source`` (height, width) video under the strategy ``timestamps``.
 
     ``max_pixels`` (``VideoSettings.max_pixels``) caps the decoded frame (aspect kept) and the tensorizer's
     resize (as ``build_example(max_pixels=)``); without it the checkpoint's video pixel limits apply.
-    ``marker_tokens``: tokens of one ``<12.5 seconds>`` marker (``text`` strategy, Qwen3-VL).
+    ``marker_tokens``: tokens of one marker text (``<12.5 seconds>``) before a block, where the strategy
+    writes one. The layout is the strategy's (``tempoforge.timestamps``), as ``models/inputs.py`` builds it.
     """
     h, w = source
     if max_pixels is not None and h * w > max_pixels:  # io.convert.output_size
@@ -130,11 +132,12 @@ def video_tokens(spec: VisionSpec, frames: int, strategy: str, *, max_pixels: in
         rh, rw = smart_resize(h, w, spec.factor, min(lo, hi), hi)
     gh, gw = rh // spec.patch_size, rw // spec.patch_size
     per_group = gh * gw // spec.merge_size**2
-    tp = spec.temporal_patch_size
-    if strategy in ("overlay", "frames-as-images"):  # each frame its own image: <start> tokens <end>
-        return VideoTokens(frames, (rh, rw), frames * (per_group + 2), frames * gh * gw)
-    groups = math.ceil(frames / tp)
+    strategy = get_strategy(timestamps).for_family(native_text_timestamps)
+    marker = marker_tokens if strategy.marker is not None else 0
+    if strategy.layout == "images":  # each frame its own image: [marker] <start> tokens <end>
+        return VideoTokens(frames, (rh, rw), frames * (per_group + 2 + marker), frames * gh * gw)
+    groups = math.ceil(frames / spec.temporal_patch_size)
     rows = groups * gh * gw
-    if strategy == "mrope" and not native_text_timestamps:
+    if strategy.layout == "video":  # one block: <start> tokens <end>
         return VideoTokens(frames, (rh, rw), groups * per_group + 2, rows)
-    return VideoTokens(frames, (rh, rw), groups * (per_group + 2 + marker_tokens), rows)
+    return VideoTokens(frames, (rh, rw), groups * (per_group + 2 + marker), rows)  # one block per patch

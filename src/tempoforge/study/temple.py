@@ -115,7 +115,7 @@ def temple_world_config(workers: int = 2) -> Any:
 def _video(p: TemplePreset, blank: bool = False) -> Any:
     from tempoforge.train.data import VideoSettings
 
-    return VideoSettings(fps=p.fps, max_frames=p.max_frames, strategy="mrope", blank=blank)
+    return VideoSettings(fps=p.fps, max_frames=p.max_frames, timestamps="mrope", blank=blank)
 
 
 def video_index(video_id: str) -> int:

@@ -115,7 +115,7 @@ def _video(p: TempoR0Preset, arm: str, blank: bool = False) -> Any:
     from tempoforge.train.data import VideoSettings
 
     selection, strategy = INPUT[arm]
-    return VideoSettings(fps=p.base.fps, max_frames=p.base.max_frames, strategy=strategy, selection=selection,
+    return VideoSettings(fps=p.base.fps, max_frames=p.base.max_frames, timestamps=strategy, selection=selection,
                          blank=blank)
 
 
@@ -330,7 +330,7 @@ def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str,
         for i in range(0, len(queries), 16):
             chunk = queries[i:i + 16]
             exs = [build_example(lm, tempo_r0_prompt(g.query, g.duration),
-                                 load_frames(resolve_video(g.video, ann), video), video.strategy) for g in chunk]
+                                 load_frames(resolve_video(g.video, ann), video), video.timestamps) for g in chunk]
             batch = collate(exs, pad_token_id=ids["pad"], padding_side="left")
             batch.pop("labels", None)
             with torch.no_grad():

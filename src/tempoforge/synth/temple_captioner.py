@@ -43,9 +43,9 @@ def clean_caption(text: str) -> str:
 class ModelCaptioner:
     """Captions clips with a loaded model (``tempoforge.models.load``) by sampling."""
 
-    def __init__(self, lm: Any, *, frames_per_clip: int = 2, strategy: str = "mrope", max_new_tokens: int = 64,
+    def __init__(self, lm: Any, *, frames_per_clip: int = 2, timestamps: str = "mrope", max_new_tokens: int = 64,
                  temperature: float = 0.7, repetition_penalty: float = 1.05, seed: int = 0) -> None:
-        self.lm, self.frames_per_clip, self.strategy = lm, frames_per_clip, strategy
+        self.lm, self.frames_per_clip, self.timestamps = lm, frames_per_clip, timestamps
         self.gen = {"max_new_tokens": max_new_tokens, "do_sample": True, "temperature": temperature,
                     "repetition_penalty": repetition_penalty}
         self.seed = seed
@@ -57,7 +57,7 @@ class ModelCaptioner:
         return cls(load(path), **kwargs)
 
     def _generate(self, prompt: str, frames: Any) -> str:
-        ex = build_example(self.lm, prompt, frames, self.strategy)
+        ex = build_example(self.lm, prompt, frames, self.timestamps)
         batch = collate([ex], pad_token_id=self.lm.token_ids["pad"], padding_side="left")
         batch.pop("labels", None)
         if not self.lm.family.takes_second_per_grid_ts:

@@ -3,7 +3,8 @@
 Frames are decoded once per (video version, sampling settings) and kept in an in-process LRU cache bounded
 in *bytes* (``FrameCache``; ``TEMPOFORGE_FRAME_CACHE_MB``, default 2048 per process), so epochs and the
 several responses of one prompt never decode a video twice, and a long run cannot grow without bound. ``VideoSettings`` is the single place a
-run says how it samples time (fps, frame cap, pixels) and which timestamp strategy the model sees; it is
+run says how it samples time (fps, frame cap, pixels) and which timestamp strategy the model sees (``timestamps``,
+a name from ``tempoforge.timestamps``; presets written before may still say ``strategy``); it is
 recorded in every checkpoint's ``tempoforge_train.json``.
 """
 
@@ -143,7 +144,7 @@ class ExampleDataset(torch.utils.data.Dataset[Example]):
 
             return text_example(self.lm, it.prompt, it.answer)
         frames = load_frames(it.video, self.settings)
-        return build_example(self.lm, it.prompt, frames, self.settings.strategy, answer=it.answer,
+        return build_example(self.lm, it.prompt, frames, self.settings.timestamps, answer=it.answer,
                              max_pixels=self.settings.max_pixels,
                              masked_spans=it.masked or None)
 

@@ -73,9 +73,9 @@ class PairDataset(torch.utils.data.Dataset[PairExample]):
         p = self.pairs[i]
         frames = load_frames(p.video, self.video)
         cap = self.video.max_pixels
-        chosen = build_example(self.lm, p.prompt, frames, self.video.strategy, answer=p.chosen, max_pixels=cap)
+        chosen = build_example(self.lm, p.prompt, frames, self.video.timestamps, answer=p.chosen, max_pixels=cap)
         rejected_frames = frames if p.rejected_video is None else load_frames(p.rejected_video, self.video)
-        rejected = build_example(self.lm, p.prompt, rejected_frames, self.video.strategy, answer=p.rejected,
+        rejected = build_example(self.lm, p.prompt, rejected_frames, self.video.timestamps, answer=p.rejected,
                                  max_pixels=cap)
         return PairExample(chosen, rejected, shared=p.rejected_video is None, index=i)
 

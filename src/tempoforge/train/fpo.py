@@ -70,7 +70,7 @@ class _ItemDataset(torch.utils.data.Dataset[EvidenceExample]):
     def __getitem__(self, i: int) -> EvidenceExample:
         it = self.items[i]
         frames = load_frames(it.video, self.video)
-        return build_evidence_example(self.elm, it.prompt, frames, self.video.strategy, it.response, it.spans,
+        return build_evidence_example(self.elm, it.prompt, frames, self.video.timestamps, it.response, it.spans,
                                       max_pixels=self.video.max_pixels)
 
 
@@ -89,7 +89,7 @@ class _PairDataset(torch.utils.data.Dataset[tuple[EvidenceExample, EvidenceExamp
     def __getitem__(self, i: int) -> tuple[EvidenceExample, EvidenceExample]:
         p = self.pairs[i]
         frames = load_frames(p.video, self.video)
-        s = self.video.strategy
+        s = self.video.timestamps
         cap = self.video.max_pixels
         return (build_evidence_example(self.elm, p.prompt, frames, s, p.chosen, p.chosen_spans, max_pixels=cap),
                 build_evidence_example(self.elm, p.prompt, frames, s, p.rejected, p.rejected_spans, max_pixels=cap))

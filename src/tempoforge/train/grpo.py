@@ -189,7 +189,7 @@ class VideoGRPOTrainer:
             # -- rollout ---------------------------------------------------------------------------------
             def prompt_examples(self, items: Sequence[GRPOItem]) -> list[Example]:
                 v = self.settings.video
-                return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.strategy, max_pixels=v.max_pixels)
+                return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.timestamps, max_pixels=v.max_pixels)
                         for it in items]
 
             @torch.no_grad()

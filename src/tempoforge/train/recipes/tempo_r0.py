@@ -1,7 +1,7 @@
 """Tempo-R0: PIR-GRPO on video grounding, with SAA frames and explicit timestamps (METHODS.md 4).
 
     tempoforge train tempo-r0 --config configs/train/tempo_r0_tiny.yaml [--data grounding.jsonl] [--out DIR]
-                              [--selection saa|uniform] [--timestamps text|mrope|overlay] [--irrelevant-ratio 0.1]
+                              [--selection saa|uniform] [--timestamps text|mrope|...] [--irrelevant-ratio 0.1]
 
 Steps: read the grounding set (``GroundingSample`` JSONL, e.g. TempoWorld's ``annotations/grounding.jsonl``);
 mix in irrelevant and partially irrelevant queries built from the set itself (``synth/irrelevant.py``) so
@@ -12,8 +12,8 @@ the R1-style instruction to think in ``<think>`` and answer in ``<answer>``, or 
 model (``final/``, stock layout) and ``tempoforge_train.json``.
 
 The per-run input choices live in ``grpo.video``: ``selection: saa`` (SAA: the frame budget spent where the
-content changes, true times kept) or ``uniform``; ``strategy: text`` (ETA: a ``<12.5 seconds>`` marker
-before every frame group, aligned to the actual frame times), ``mrope`` or ``overlay``. ``--selection`` and
+content changes, true times kept) or ``uniform``; ``timestamps: text`` (ETA: a ``<12.5 seconds>`` marker
+before every frame group, aligned to the actual frame times), ``mrope`` or any other registered strategy (``tempoforge.timestamps``). ``--selection`` and
 ``--timestamps`` override them from the command line. A finished run is skipped on rerun (done-marker);
 an interrupted one resumes from its last trainer checkpoint when ``grpo.optim.save_steps`` > 0.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tempoforge.presets import for_users
+from tempoforge.timestamps import STRATEGIES
 from tempoforge.train.recipes import recipe_ending
 from tempoforge.train.settings import GRPOSettings
 
@@ -65,8 +66,8 @@ class TempoR0Config:
     limit: int | None = field(default=None, metadata={"help": "use only the first N samples of the data"})
     selection: str | None = field(default=None, metadata={"choices": ("uniform", "saa"),
                                                           "help": "override grpo.video.selection"})
-    timestamps: str | None = field(default=None, metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
-                                                           "help": "override grpo.video.strategy"})
+    timestamps: str | None = field(default=None, metadata={"choices": STRATEGIES,
+                                                           "help": "override grpo.video.timestamps"})
     seed: int = field(default=0, metadata={"help": "seed of the tiny model and of the irrelevant-pair mix"})
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
 
@@ -76,7 +77,7 @@ class TempoR0Config:
         if self.selection is not None:
             video = replace(video, selection=self.selection)
         if self.timestamps is not None:
-            video = replace(video, strategy=self.timestamps)
+            video = replace(video, timestamps=self.timestamps)
         return replace(self.grpo, video=video)
 
 
@@ -125,7 +126,7 @@ def run_tempo_r0(cfg: TempoR0Config, lm: Any = None, progress: bool = True) -> d
     info = {"loss": res.losses, "reward": res.rewards, "reward_parts": res.parts, "stats": res.stats,
             "prompts": len(items),
             "irrelevant": sum(not it.relevant for it in items), "selection": settings.video.selection,
-            "timestamps": settings.video.strategy}
+            "timestamps": settings.video.timestamps}
     mark_done(final, **info)
     return {"final": str(final), **info}
 

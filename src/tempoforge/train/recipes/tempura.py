@@ -2,7 +2,7 @@
 
 METHODS.md 2.2-2.4. The data is ``samples.jsonl`` from ``tempoforge synth tempura`` (``task: masked`` for
 stage 1, ``task: dense`` for stage 2). The model sees the frames at 1 fps as separate images with the
-visual timestamp overlay (``video.strategy: overlay``); in stage 1 the frames of the masked span are black
+visual timestamp overlay (``video.timestamps: overlay``); in stage 1 the frames of the masked span are black
 without a timestamp (``build_example(masked_spans=...)``). ``time_instruction`` prepends the optional
 "You are given a video sampled at ..." sentence with the actual frame times.
 
@@ -43,7 +43,7 @@ def _stage_default() -> SFTSettings:
     """The paper's full fine-tune: LLM + merger at 1e-5, vision at 2e-6, wd 0.1, warmup 3 %, cosine."""
     return SFTSettings(optim=OptimSettings(learning_rate=1e-5, weight_decay=0.1, warmup_ratio=0.03, scheduler="cosine"),
                        lora=LoraSettings(enabled=False, train_vision=True),
-                       video=VideoSettings(fps=1.0, max_frames=256, strategy="overlay"), vision_learning_rate=2e-6)
+                       video=VideoSettings(fps=1.0, max_frames=256, timestamps="overlay"), vision_learning_rate=2e-6)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tempoforge.models.video import VideoSettings
 from tempoforge.train.base import (
     OptimSettings,
     loss_history,
@@ -18,7 +19,7 @@ from tempoforge.train.base import (
     use_loss_bar,
     write_run_record,
 )
-from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
 

@@ -67,9 +67,9 @@ def dense_items(path: Path) -> list[EvidenceItem]:
     """One item per video: the dense-captioning prompt, every event as an ``<evi>``."""
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.prompts import dense_captioning_prompt
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import DenseCaptionSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
-    from tempoforge.train.data import resolve_video
 
     out = []
     for s in read_jsonl(path, DenseCaptionSample):
@@ -82,9 +82,9 @@ def dense_items(path: Path) -> list[EvidenceItem]:
 def grounding_items(path: Path) -> list[EvidenceItem]:
     """One item per relevant query: one ``<evi>`` per ground-truth span, the query as each event's text."""
     from tempoforge.io.jsonl import read_jsonl
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import GroundingSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
-    from tempoforge.train.data import resolve_video
 
     out = []
     for s in read_jsonl(path, GroundingSample):
@@ -176,7 +176,7 @@ def _eval_only(cfg: D2VLMConfig, out: Path) -> dict[str, Any]:
     """Score a saved evidence model (``init``, default ``OUT/fpo`` or else ``OUT/sft``) with the video
     sampling it was trained with."""
     from tempoforge.models.evidence import load_evidence_model
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
 
     path = Path(cfg.init) if cfg.init else (out / "fpo" if (out / "fpo").is_dir() else out / "sft")
     elm = load_evidence_model(path)

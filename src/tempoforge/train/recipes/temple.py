@@ -57,7 +57,7 @@ def _sft_items(cfg: TempleConfig, pairs: list[PreferencePair], base: Path) -> li
         for p in pairs:
             seen.setdefault((p.video, p.prompt), SFTItem(p.id, p.video, p.prompt, p.chosen))
         return list(seen.values())
-    from tempoforge.train.data import resolve_video
+    from tempoforge.models.video import resolve_video
 
     path = Path(cfg.sft_data)
     return [SFTItem(str(r["id"]), resolve_video(str(r["video"]), path.parent), str(r["prompt"]), str(r["answer"]))

@@ -80,7 +80,7 @@ class TempoR0Config:
 
 def grpo_items(samples: list[GroundingSample], base: Path | None, duration_in_prompt: bool = True) -> list[GRPOItem]:
     """One GRPO prompt per sample (video paths resolved against ``base``, the data file's folder)."""
-    from tempoforge.train.data import resolve_video
+    from tempoforge.models.video import resolve_video
 
     return [GRPOItem(id=s.id, video=resolve_video(s.video, base),
                      prompt=tempo_r0_prompt(s.query, s.duration if duration_in_prompt else None),

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.io.jsonl import read_jsonl
+from tempoforge.models.video import VideoSettings, load_frames, resolve_video
 from tempoforge.presets import for_users
 from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
-from tempoforge.train.data import SFTItem, VideoSettings, load_frames, resolve_video
+from tempoforge.train.data import SFTItem
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.sft import SFTSettings, run_sft
 

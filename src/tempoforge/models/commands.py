@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tempoforge.config import add_dataclass_arguments, load_config
 from tempoforge.models.config import STRATEGY_NAMES, PredictConfig
+from tempoforge.models.video import MAX_FRAMES
 from tempoforge.presets import add_config_argument
 
 __all__ = ["register"]
@@ -87,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--model", type=Path, default=None, help="local checkpoint directory to inspect")
     d.add_argument("--video", type=Path, default=None, help="a video to decode and feed to the model")
     d.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default: 1)")
-    d.add_argument("--max-frames", type=int, default=64, help="frame cap (default: 64)")
+    d.add_argument("--max-frames", type=int, default=MAX_FRAMES, help=f"frame cap (default: {MAX_FRAMES})")
     d.add_argument("--timestamps", choices=list(STRATEGY_NAMES), default=None,
                    help="only this timestamp strategy (default: all)")
     d.set_defaults(func=_doctor)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tempoforge.models.video import SELECTIONS
 from tempoforge.presets import for_users
 from tempoforge.records import GroundingSample
 from tempoforge.train.grpo import GRPOItem, GRPOSettings
@@ -61,7 +62,7 @@ class TempoR0Config:
     partial_share: float = field(default=0.5, metadata={"help": "share of those that are partially irrelevant"})
     duration_in_prompt: bool = field(default=True, metadata={"help": "state the video duration in the prompt"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N samples of the data"})
-    selection: str | None = field(default=None, metadata={"choices": ("uniform", "saa"),
+    selection: str | None = field(default=None, metadata={"choices": SELECTIONS,
                                                           "help": "override grpo.video.selection"})
     timestamps: str | None = field(default=None, metadata={"choices": ("mrope", "text", "overlay", "frames-as-images"),
                                                            "help": "override grpo.video.strategy"})

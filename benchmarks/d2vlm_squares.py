@@ -22,10 +22,10 @@ from tempoforge.eval.metrics.iou import iou_union
 from tempoforge.io import write_video
 from tempoforge.models.evidence import EvidenceModel, EvidenceSettings, best_run, build_evidence_example
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings, load_frames
 from tempoforge.records import Span
 from tempoforge.synth.factorized import EvidenceEvent, render_response
 from tempoforge.train.base import OptimSettings
-from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.fpo import EvidenceItem, EvidenceTrainSettings, run_evidence_sft
 from tempoforge.train.lora import LoraSettings
 

@@ -97,7 +97,7 @@ def bench_model(size: str, seed: int = 0) -> Any:
 
 
 def video_settings(size: str) -> Any:
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
 
     if size == "tiny":
         return VideoSettings(fps=1.0, max_frames=16, timestamps="mrope")

@@ -139,9 +139,9 @@ def step_init(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _dpo_setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    from tempoforge.models.video import VideoSettings
     from tempoforge.records import PreferencePair
     from tempoforge.train.base import OptimSettings
-    from tempoforge.train.data import VideoSettings
     from tempoforge.train.dpo import PairDataset
     from tempoforge.train.lora import LoraSettings
 
@@ -214,9 +214,9 @@ def step_dpo_trl(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def step_grpo(args: argparse.Namespace) -> dict[str, Any]:
+    from tempoforge.models.video import VideoSettings
     from tempoforge.records import GroundingSample, Span
     from tempoforge.train.base import OptimSettings
-    from tempoforge.train.data import VideoSettings
     from tempoforge.train.grpo import GRPOSettings, run_grpo
     from tempoforge.train.lora import LoraSettings
     from tempoforge.train.recipes.tempo_r0 import grpo_items

@@ -38,10 +38,11 @@ from tempoforge.eval.metrics.grounding import score_grounding
 from tempoforge.eval.parsing import parse_spans
 from tempoforge.io.jsonl import read_jsonl
 from tempoforge.models.inputs import build_example, collate
+from tempoforge.models.video import VideoSettings, load_frames, resolve_video
 from tempoforge.records import GroundingSample, Prediction
 from tempoforge.synth.irrelevant import mix_irrelevant
 from tempoforge.train.base import OptimSettings
-from tempoforge.train.data import SFTItem, VideoSettings, load_frames, resolve_video
+from tempoforge.train.data import SFTItem
 from tempoforge.train.grpo import GRPOSettings, run_grpo
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.recipes.tempo_r0 import REFUSAL_ANSWER, grpo_items, tempo_r0_prompt

@@ -94,9 +94,9 @@ def main() -> None:
     import transformers
 
     from tempoforge.models.tiny import build_tiny
+    from tempoforge.models.video import VideoSettings
     from tempoforge.synth.ver import TempuraSynthConfig, run_ver
     from tempoforge.train.base import OptimSettings
-    from tempoforge.train.data import VideoSettings
     from tempoforge.train.lora import LoraSettings
     from tempoforge.train.recipes.tempura import TempuraConfig, run_tempura
     from tempoforge.train.sft import SFTSettings

@@ -44,8 +44,8 @@ def square_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[PreferencePai
 def test_trl_dpo_trains_on_video_and_starts_at_log2(square_pairs: list[PreferencePair], tmp_path: Path) -> None:
     bench = _bench()
     from tempoforge.models.tiny import build_tiny
+    from tempoforge.models.video import VideoSettings
     from tempoforge.train.base import OptimSettings, VisionProbe
-    from tempoforge.train.data import VideoSettings
     from tempoforge.train.dpo import PairDataset
     from tempoforge.train.lora import LoraSettings
 

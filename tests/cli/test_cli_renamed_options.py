@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tempoforge.config import ConfigError, load_config
-from tempoforge.train.data import VideoSettings
+from tempoforge.models.video import VideoSettings
 from tempoforge.train.recipes.tempo_r0 import TempoR0Config
 
 ROOT = Path(__file__).resolve().parents[2]

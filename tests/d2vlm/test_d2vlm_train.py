@@ -11,10 +11,10 @@ import pytest
 from tempoforge.config import load_config
 from tempoforge.models.evidence import EvidenceModel, EvidenceSettings
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import PreferencePair, Span
 from tempoforge.synth.factorized import EvidenceEvent, render_response
 from tempoforge.train.base import OptimSettings, VisionProbe
-from tempoforge.train.data import VideoSettings
 from tempoforge.train.fpo import EvidenceItem, EvidenceTrainSettings, run_evidence_sft, run_fpo
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.recipes.d2vlm import D2VLMConfig

@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.train import sft
 from tempoforge.train.base import OptimSettings, VisionProbe
-from tempoforge.train.data import SFTItem, VideoSettings
+from tempoforge.train.data import SFTItem
 from tempoforge.train.distributed import rank, world_size
 from tempoforge.train.lora import LoraSettings
 

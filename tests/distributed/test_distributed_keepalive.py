@@ -13,9 +13,10 @@ import yaml
 from tempoforge.models.inputs import IGNORE_INDEX, build_example, collate
 from tempoforge.models.kv_cache import CACHE_ARGUMENTS, cache_kwargs, output_cache
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import Frames
 from tempoforge.train.base import VisionProbe
-from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem
 from tempoforge.train.distributed import (
     VisionKeepAlive,
     barrier,

@@ -119,3 +119,16 @@ def test_matches_stock_video_processor() -> None:  # pragma: no cover - needs to
     ours = tensorize_video(frames, spec)
     assert torch.equal(ours.grid_thw, stock["video_grid_thw"])
     assert torch.allclose(ours.pixel_values, stock["pixel_values_videos"], atol=1e-5)
+
+
+def test_a_cached_read_only_frame_array_is_copied_never_shared() -> None:
+    """Cached frames are read-only numpy arrays; the uint8 tensor made from them is always a copy, even when the
+    (N, 3, H, W) view is already contiguous (1x1 frames), so nothing downstream can write into the cache."""
+    from tempoforge.models.tensorize import _as_uint8_nchw
+
+    for shape in ((2, 1, 1, 3), (2, 4, 6, 3)):
+        frames = np.zeros(shape, np.uint8)
+        frames.setflags(write=False)
+        x = _as_uint8_nchw(frames)
+        x += 7
+        assert tuple(x.shape) == (shape[0], 3, shape[1], shape[2]) and int(frames.max()) == 0

@@ -83,7 +83,7 @@ def test_choices_and_help_everywhere_come_from_the_registry() -> None:
 
     from tempoforge.cli import build_parser
     from tempoforge.models.config import PredictConfig
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
     from tempoforge.train.recipes.tempo_r0 import TempoR0Config
 
     text = strategy_help()

@@ -15,9 +15,9 @@ import torch
 
 from tempoforge.models.inputs import build_example, collate
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import Frames
 from tempoforge.train.base import OptimSettings, VisionProbe, find_vision_tower
-from tempoforge.train.data import VideoSettings
 from tempoforge.train.grpo import (
     GRPOItem,
     GRPOSettings,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tempoforge.models.saa import saa_budget, saa_frames, saa_times, select_adaptive
-from tempoforge.train.data import VideoSettings, load_frames
+from tempoforge.models.video import VideoSettings, load_frames
 
 
 def test_select_adaptive_by_hand():

@@ -14,10 +14,10 @@ from tempoforge.io.overlay import burn_timestamps
 from tempoforge.models.inputs import build_example
 from tempoforge.models.tensorize import tensorize_images
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import Frames
 from tempoforge.synth.ver import TempuraSynthConfig, run_ver
 from tempoforge.train.base import OptimSettings, VisionProbe
-from tempoforge.train.data import VideoSettings
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.recipes.tempura import TempuraConfig, run_tempura, stage_items
 from tempoforge.train.sft import SFTSettings

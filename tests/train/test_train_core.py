@@ -7,12 +7,14 @@ import pytest
 import torch
 
 from tempoforge.models.inputs import build_example, collate
+from tempoforge.models.logps import sequence_logps
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import Frames, PreferencePair
 from tempoforge.train.base import OptimSettings, VisionProbe
-from tempoforge.train.data import SFTItem, VideoSettings
+from tempoforge.train.data import SFTItem
 from tempoforge.train.dpo import DPOSettings, dpo_loss, run_dpo
-from tempoforge.train.logps import sequence_logps, shared_prefix_logps
+from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.sft import SFTSettings, run_sft
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tempoforge.models.video import FrameCache
 from tempoforge.records import Frames
-from tempoforge.train.data import FrameCache
 
 
 def _frames(n_bytes: int) -> Frames:
@@ -48,7 +48,7 @@ def test_load_frames_decodes_a_changed_file_again(tmp_path, monkeypatch) -> None
     import shutil
 
     from tempoforge.io import write_video
-    from tempoforge.train import data
+    from tempoforge.models import video as data
 
     monkeypatch.setattr(data, "FRAME_CACHE", FrameCache(max_bytes=10**8))
     path = tmp_path / "v.mp4"

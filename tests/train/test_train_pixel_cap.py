@@ -11,8 +11,9 @@ import dataclasses
 from pathlib import Path
 
 from tempoforge.models.tiny import build_tiny
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import PreferencePair
-from tempoforge.train.data import ExampleDataset, SFTItem, VideoSettings
+from tempoforge.train.data import ExampleDataset, SFTItem
 from tempoforge.train.dpo import PairDataset
 from testkit import square_clip
 

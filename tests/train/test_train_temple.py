@@ -8,9 +8,9 @@ import yaml
 
 from tempoforge.config import load_config
 from tempoforge.io.jsonl import write_jsonl
+from tempoforge.models.video import VideoSettings
 from tempoforge.records import PreferencePair
 from tempoforge.train.base import OptimSettings
-from tempoforge.train.data import VideoSettings
 from tempoforge.train.dpo import DPOSettings
 from tempoforge.train.lora import LoraSettings
 from tempoforge.train.recipes.temple import TempleConfig, run_temple

@@ -20,21 +20,22 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tempoforge.config import config_to_dict
+from tempoforge.curate import steps as _builtin_steps  # noqa: F401 -- registers the built-in steps
 from tempoforge.curate.config import CurateConfig
 from tempoforge.curate.inputs import VIDEO_SUFFIXES, list_inputs
 from tempoforge.curate.record import CurationRecord
 from tempoforge.curate.registry import Drop, StepContext, get_step
+from tempoforge.curate.runners import Runner, Work
 from tempoforge.errors import UserError
 from tempoforge.io.errors import VideoError
 from tempoforge.io.jsonl import append_jsonl, atomic_write_text, read_jsonl, repair_jsonl_tail
 
 __all__ = ["VIDEO_SUFFIXES", "CurateResult", "curate", "list_inputs", "process_video"]
-
-Runner = Callable[[list[dict[str, str]], CurateConfig, Path, int], Iterator[dict[str, Any]]]
 
 
 def process_video(item: dict[str, str], config: CurateConfig, out_dir: Path) -> dict[str, Any]:
@@ -71,10 +72,10 @@ def _error_reason(exc: Exception, step: str) -> str:
     return f"step '{step}' failed unexpectedly ({type(exc).__name__}: {msg}); please report this"
 
 
-def run_sequential(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
+def run_sequential(work: Work, items: list[dict[str, str]], workers: int) -> Iterator[dict[str, Any]]:
     """The simplest runner: one video after the other in this process."""
     for item in items:
-        yield process_video(item, config, out_dir)
+        yield work(item)
 
 
 @dataclass
@@ -150,10 +151,11 @@ def curate(source: str | Path, out_dir: str | Path, config: CurateConfig, *, run
         (out / name).touch()
     todo = [x for x in items if x["id"] not in done]
     run = runner or (run_sequential if workers <= 1 else _default_pool)
+    work = partial(process_video, config=config, out_dir=out.resolve())  # resolved: workers may run elsewhere
     counts = Counter[str]()
     with tqdm(total=len(items), initial=len(items) - len(todo), unit="video", disable=not progress,
               desc="curate") as bar:
-        for result in run(todo, config, out, workers):
+        for result in run(work, todo, workers):
             rec = result["record"]
             append_jsonl(out / ("kept.jsonl" if rec["status"] == "kept" else "rejected.jsonl"), rec)
             append_jsonl(out / "timings.jsonl", result["timings"])
@@ -168,8 +170,8 @@ def curate(source: str | Path, out_dir: str | Path, config: CurateConfig, *, run
                         skipped=len(items) - len(todo), stats=stats)
 
 
-def _default_pool(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
+def _default_pool(work: Work, items: list[dict[str, str]], workers: int) -> Iterator[dict[str, Any]]:
     from tempoforge.curate.runners.local import run_local
 
-    return run_local(items, config, out_dir, workers)
+    return run_local(work, items, workers)
 

@@ -68,9 +68,11 @@ def register_step(name: str) -> Callable[[StepFn], StepFn]:
 
 
 def get_step(name: str) -> StepSpec:
-    """The registered step ``name``; a ``UserError`` listing the known steps otherwise."""
-    import tempoforge.curate.steps  # noqa: F401 -- registers the built-in steps
+    """The registered step ``name``; a ``UserError`` listing the known steps otherwise.
 
+    The built-in steps register when ``tempoforge.curate.steps`` is imported (``curate.pipeline`` imports it);
+    the registry imports no step, so it stays below every module that registers one.
+    """
     try:
         return STEPS[name]
     except KeyError:

@@ -7,8 +7,11 @@
                     at random init, optionally cut in depth, with an offline tokenizer (real special-token ids)
 - ``tensorize.py``  torch-only frames -> ``pixel_values`` / ``grid_thw`` (the Qwen processors' math)
 - ``positions.py``  M-RoPE position ids the original way, from the actual frame times
+- ``video.py``      ``VideoSettings`` + ``load_frames``: the one path from a video file to frames (uniform or
+                    SAA selection, cached), shared by training, ``predict`` and the D2VLM generator
 - ``inputs.py``     ``build_example`` / ``collate`` / ``build_batch``: (prompt, Frames, timestamp strategy) -> batch,
                     laid out from the strategy's entry in ``tempoforge.timestamps``
+- ``logps.py``      token and sequence log-probs from logits; ``truncate_to_prompt``
 - ``prompts.py``    prompt templates per benchmark (snapshot-tested)
 - ``processor.py``  stock-compatible processors without torchvision (for APIs that need one)
 - ``predict.py``    ``tempoforge predict``; ``doctor.py`` ``tempoforge doctor``; ``commands.py`` the CLI
@@ -34,6 +37,8 @@ _EXPORTS = {
     "tensorize_video": "tensorize",
     "tensorize_images": "tensorize",
     "get_family": "families",
+    "VideoSettings": "video",
+    "load_frames": "video",
 }
 
 __all__ = sorted(_EXPORTS)

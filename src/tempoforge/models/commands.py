@@ -74,11 +74,12 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 
 def _doctor_arguments(d: argparse.ArgumentParser) -> None:
     from tempoforge.models.config import STRATEGY_NAMES
+    from tempoforge.models.video import MAX_FRAMES
 
     d.add_argument("--model", type=Path, default=None, help="local checkpoint directory to inspect")
     d.add_argument("--video", type=Path, default=None, help="a video to decode and feed to the model")
     d.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default: 1)")
-    d.add_argument("--max-frames", type=int, default=64, help="frame cap (default: 64)")
+    d.add_argument("--max-frames", type=int, default=MAX_FRAMES, help=f"frame cap (default: {MAX_FRAMES})")
     d.add_argument("--timestamps", choices=list(STRATEGY_NAMES), default=None,
                    help="only this timestamp strategy (default: all)")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tempoforge.models.video import MAX_FRAMES, SELECTION_HELP, SELECTIONS, VideoSettings
 from tempoforge.timestamps import STRATEGIES, strategy_help
 
 __all__ = ["BENCHMARK_NAMES", "STRATEGY_NAMES", "PredictConfig"]
@@ -33,12 +34,11 @@ class PredictConfig:
     limit: int | None = field(default=None, metadata={"min": 1, "help": "only the first N samples of the data file"})
     batch_size: int = field(default=4, metadata={"min": 1, "help": "samples per generate call"})
     fps: float = field(default=1.0, metadata={"gt": 0, "help": "frames per second to sample"})
-    max_frames: int = field(default=64, metadata={"min": 1,
+    max_frames: int = field(default=MAX_FRAMES, metadata={"min": 1,
         "help": "frame cap; a longer video is sampled more sparsely over its whole length (never truncated)"})
     timestamps: str = field(default="mrope", metadata={"choices": STRATEGY_NAMES, "help": strategy_help()})
-    selection: str = field(default="uniform", metadata={"choices": ("uniform", "saa"),
-        "help": "frame selection: uniform (fps, capped) or saa (Tempo-R0: the same budget spent where the content "
-                "changes, true times kept); use what the model was trained with"})
+    selection: str = field(default="uniform", metadata={"choices": SELECTIONS,
+                                                        "help": SELECTION_HELP + "; use what the model was trained with"})
     saa_floor: float = field(default=0.25, metadata={"min": 0, "help": "SAA: share of the mean change added to every frame"})
     blank: bool = field(default=False, metadata={
         "help": "control: every frame mid-grey (times kept): what the model answers without seeing the video"})
@@ -51,3 +51,10 @@ class PredictConfig:
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa, eager, flash_attention_2"})
     adapter: Path | None = field(default=None, metadata={"help": "PEFT adapter directory applied on the model"})
     trust_remote_code: bool = field(default=False, metadata={"help": "allow code from the checkpoint (off)"})
+
+    def video_settings(self) -> VideoSettings:
+        """How prediction turns each video into model inputs: the training path (``models.video``) with these
+        flags (a bad ``selection`` fails here, once)."""
+        return VideoSettings(fps=self.fps, max_frames=self.max_frames, max_pixels=self.max_pixels,
+                             timestamps=self.timestamps, selection=self.selection, saa_floor=self.saa_floor,
+                             blank=self.blank)

@@ -73,12 +73,13 @@ def check_environment() -> list[Check]:
 
 
 def check_video(path: Path, fps: float, max_frames: int) -> tuple[list[Check], Frames | None]:
-    from tempoforge.io import probe, sample
+    from tempoforge.io import probe
     from tempoforge.models.inputs import check_coverage
+    from tempoforge.models.video import VideoSettings, load_frames
 
     try:
         info = probe(path)
-        frames = sample(path, fps=fps, max_frames=max_frames)
+        frames = load_frames(path, VideoSettings(fps=fps, max_frames=max_frames))
     except (ValueError, OSError) as exc:
         return [Check("fail", "video", f"{path}: {exc}")], None
     out = [Check("ok", "video", f"{path}: {info.duration:.2f} s, {info.fps:.3f} fps"

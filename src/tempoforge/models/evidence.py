@@ -58,6 +58,7 @@ from tempoforge.errors import UserError
 from tempoforge.models.evidence_settings import EvidenceSettings
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
 from tempoforge.models.kv_cache import cache_kwargs, output_cache
+from tempoforge.models.logps import token_logps, truncate_to_prompt
 from tempoforge.records import Frames, Span
 
 __all__ = [
@@ -336,8 +337,6 @@ class EvidenceModel(nn.Module):
         ``groups[i]`` are examples of the same prompt and frames with different responses; every group has
         the same number ``n`` of responses.
         """
-        from tempoforge.train.logps import _truncate, token_logps
-
         n = len(groups[0])
         if any(len(g) != n for g in groups):
             raise ValueError("every prefix needs the same number of continuations")
@@ -348,7 +347,7 @@ class EvidenceModel(nn.Module):
                 if other.example.prompt_length != p or not torch.equal(other.example.input_ids[:p],
                                                                        g[0].example.input_ids[:p]):
                     raise ValueError("continuations of one prefix must share its prompt tokens")
-        prefix = collate([_truncate(e) for e in heads], pad_token_id=pad_token_id, padding_side="left")
+        prefix = collate([truncate_to_prompt(e) for e in heads], pad_token_id=pad_token_id, padding_side="left")
         prefix.pop("labels", None)
         device = next(self.model.parameters()).device
         dtype = self.model.get_input_embeddings().weight.dtype

@@ -21,6 +21,7 @@ import torch
 from tempoforge.models.evidence import EvidenceModel, _units_of, best_run, unit_bounds
 from tempoforge.models.inputs import Example, collate
 from tempoforge.models.kv_cache import cache_kwargs, output_cache
+from tempoforge.models.video import VideoSettings, load_frames, resolve_video
 from tempoforge.records import Prediction
 from tempoforge.timecode import format_seconds
 
@@ -138,25 +139,27 @@ def generate_evidence(elm: EvidenceModel, example: Example, max_new_tokens: int 
 
 
 def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable[[Any], str],
-                     video: Any, root: Path, out: Path, benchmark: str, max_new_tokens: int = 128,
+                     video: VideoSettings, root: Path, out: Path, benchmark: str, max_new_tokens: int = 128,
                      quiet: bool = True) -> list[Prediction]:
     """Generate for ``samples`` (``GroundingSample`` / ``DenseCaptionSample``) and write ``out``.
 
     Each :class:`Prediction` keeps the detokenised answer part (``answer``), its ``<evi>`` spans
     (``windows``), and in ``meta`` the evidence-part spans (``evidence_spans``), the answer-part spans
-    (``answer_spans``) and the raw response with its tokens (``raw``). ``video`` is a ``VideoSettings``.
+    (``answer_spans``) and the raw response with its tokens (``raw``). Frames come from
+    ``models.video.load_frames``, the path ``predict`` and training use.
     """
     from tqdm import tqdm
 
     from tempoforge.io.jsonl import write_jsonl
     from tempoforge.models.inputs import build_example
     from tempoforge.models.predict import ground_truth
-    from tempoforge.train.data import load_frames, resolve_video
+    from tempoforge.timestamps import check_strategy
 
+    strategy = check_strategy(video.timestamps)
     preds = []
     for s in tqdm(samples, desc=f"predict {benchmark}", disable=quiet):
         frames = load_frames(resolve_video(s.video, root), video)
-        ex = build_example(elm.lm, prompt(s), frames, video.timestamps, max_pixels=video.max_pixels)
+        ex = build_example(elm.lm, prompt(s), frames, strategy, max_pixels=video.max_pixels)
         g = generate_evidence(elm, ex, max_new_tokens)
         meta: dict[str, Any] = {"evidence_spans": g.evidence_spans, "answer_spans": g.answer_spans, "raw": g.raw}
         gt, query, captions = ground_truth(s)
@@ -164,7 +167,7 @@ def predict_evidence(elm: EvidenceModel, samples: list[Any], *, prompt: Callable
             meta["gt_captions"] = captions
         preds.append(Prediction(id=s.id, benchmark=benchmark, answer=g.answer, duration=s.duration, gt=gt,
                                 windows=g.answer_spans or g.evidence_spans, query=query, video=s.video,
-                                model=elm.lm.name, timestamps=video.timestamps, frame_times=ex.frame_times,
+                                model=elm.lm.name, timestamps=strategy, frame_times=ex.frame_times,
                                 meta=meta))
     write_jsonl(out, preds)
     return preds

@@ -31,7 +31,7 @@ from tempoforge.models.prompts import (
     qvhighlights_prompt,
     task_for_benchmark,
 )
-from tempoforge.records import DenseCaptionSample, Frames, GroundingSample, Prediction
+from tempoforge.records import DenseCaptionSample, GroundingSample, Prediction
 from tempoforge.timestamps import check_strategy
 
 __all__ = ["PredictConfig", "done_ids", "ground_truth", "predict", "prompt_for", "read_samples"]
@@ -138,20 +138,17 @@ def _generate(lm: LoadedModel, examples: list[Example], max_new_tokens: int) -> 
 
 def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = False) -> int:
     """Run prediction; returns the number of new prediction lines written."""
-    import numpy as np
     from tqdm import tqdm
 
-    from tempoforge.io import sample as sample_video
     from tempoforge.io.jsonl import append_jsonl
-    from tempoforge.models.saa import saa_frames
+    from tempoforge.models.video import load_frames, resolve_video
 
     if cfg.data is None or cfg.out is None or (cfg.model is None and lm is None):
         raise UserError("predict needs --model, --data and --out")
     if cfg.batch_size < 1 or cfg.max_frames < 1 or cfg.fps <= 0:
         raise UserError("--batch-size and --max-frames must be >= 1 and --fps > 0")
-    if cfg.selection not in ("uniform", "saa"):
-        raise UserError(f"unknown --selection {cfg.selection!r}; choose uniform or saa")
     strategy = check_strategy(cfg.timestamps)
+    video = cfg.video_settings()
     task = task_for_benchmark(cfg.benchmark)
     samples = read_samples(cfg.data, task)
     if cfg.limit is not None:
@@ -178,15 +175,8 @@ def predict(cfg: PredictConfig, *, lm: LoadedModel | None = None, quiet: bool = 
         pending: list[dict[str, Any]] = []
         for s in chunk:
             rec = _base(s, cfg, lm, strategy)
-            video = Path(s.video) if Path(s.video).is_absolute() else root / s.video
             try:
-                if cfg.selection == "saa":
-                    frames = saa_frames(video, fps=cfg.fps, max_frames=cfg.max_frames, floor=cfg.saa_floor)
-                else:
-                    frames = sample_video(video, fps=cfg.fps, max_frames=cfg.max_frames)
-                if cfg.blank:
-                    frames = Frames(np.full(frames.data.shape, 128, np.uint8), frames.times, info=frames.info,
-                                    warnings=frames.warnings)
+                frames = load_frames(resolve_video(s.video, root), video)
                 warn = list(frames.warnings)
                 if (msg := check_coverage(frames, s.duration)) is not None:
                     warn.append(msg)

@@ -145,7 +145,7 @@ def _as_uint8_nchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     if isinstance(frames, np.ndarray):
         if frames.dtype != np.uint8:
             raise UserError(f"frames must be uint8, got {frames.dtype}")
-        return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))
+        return torch.from_numpy(np.array(frames.transpose(0, 3, 1, 2), order="C"))  # a copy even when contiguous
     if frames.dtype != torch.uint8:
         raise UserError(f"frames must be uint8, got {frames.dtype}")
     return frames.permute(0, 3, 1, 2).contiguous()

@@ -267,8 +267,8 @@ def run_preset(preset: str | Path, work_dir: str | Path, *, layers: int = 2, ste
 
     from tempoforge.models.inputs import build_example
     from tempoforge.models.real import arch_for_model, init_real
+    from tempoforge.models.video import load_frames
     from tempoforge.train.base import VisionProbe
-    from tempoforge.train.data import load_frames
 
     plan = read_preset(preset)
     arch = arch_for_model(plan.model)

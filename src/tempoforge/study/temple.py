@@ -113,7 +113,7 @@ def temple_world_config(workers: int = 2) -> Any:
 
 
 def _video(p: TemplePreset, blank: bool = False) -> Any:
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
 
     return VideoSettings(fps=p.fps, max_frames=p.max_frames, timestamps="mrope", blank=blank)
 
@@ -128,10 +128,11 @@ def supervised_items(ann: Path, clips: int, seed: int, keep: Any = None) -> list
     video (the oracle reading of ``clips`` clips); ``keep(video_id)`` selects videos."""
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.prompts import grounding_prompt
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import DenseCaptionSample, GroundingSample
     from tempoforge.synth.perturb import perturbation_rng
     from tempoforge.synth.temple import CAPTION_PROMPTS, aggregate_captions, clip_spans, oracle_clip_captions
-    from tempoforge.train.data import SFTItem, resolve_video
+    from tempoforge.train.data import SFTItem
 
     items = []
     for g in read_jsonl(ann / "grounding.jsonl", GroundingSample):
@@ -173,10 +174,10 @@ def train_base(items: list[Any], p: TemplePreset, seed: int, out: Path, family: 
 def make_pairs(ann: Path, p: TemplePreset, seed: int, out: Path, keep: Any = None) -> Path:
     """TEMPLE pairs (``KINDS`` x ``STAGES`` on ``p.clips`` oracle clip readings) of the selected videos; cached."""
     from tempoforge.io.jsonl import read_jsonl, write_jsonl
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import DenseCaptionSample
     from tempoforge.synth.readings import oracle_clip_readings
     from tempoforge.synth.temple import TempleSynthConfig, clip_spans, temple_pairs
-    from tempoforge.train.data import resolve_video
 
     path = out / "pairs.jsonl"
     if path.is_file():

@@ -112,7 +112,7 @@ def r1_answer(spans: Any, relevant: bool) -> str:
 
 
 def _video(p: TempoR0Preset, arm: str, blank: bool = False) -> Any:
-    from tempoforge.train.data import VideoSettings
+    from tempoforge.models.video import VideoSettings
 
     selection, strategy = INPUT[arm]
     return VideoSettings(fps=p.base.fps, max_frames=p.base.max_frames, timestamps=strategy, selection=selection,
@@ -133,7 +133,8 @@ def format_items(ann: Path, keep: Any, share: float, seed: int) -> list[Any]:
     """Format-SFT items: every relevant query, plus refusal queries making ``share`` of the items."""
     import numpy as np
 
-    from tempoforge.train.data import SFTItem, resolve_video
+    from tempoforge.models.video import resolve_video
+    from tempoforge.train.data import SFTItem
     from tempoforge.train.recipes.tempo_r0 import tempo_r0_prompt
 
     rel, irr = _queries(ann, keep)
@@ -312,7 +313,7 @@ def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str,
     from tempoforge.io.jsonl import write_jsonl
     from tempoforge.models.inputs import build_example, collate
     from tempoforge.models.load import load
-    from tempoforge.train.data import load_frames, resolve_video
+    from tempoforge.models.video import load_frames, resolve_video
     from tempoforge.train.recipes.tempo_r0 import tempo_r0_prompt
     from tempoforge.train.rewards.grounding import best_iou
 

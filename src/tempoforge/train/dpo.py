@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from tempoforge.models.inputs import Example, build_example
+from tempoforge.models.video import VideoSettings, load_frames
 from tempoforge.records import PreferencePair
 from tempoforge.train.base import (
     loss_history,
@@ -31,7 +32,6 @@ from tempoforge.train.base import (
     use_loss_bar,
     write_run_record,
 )
-from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import apply_lora

@@ -33,9 +33,9 @@ import torch.nn.functional as F
 
 from tempoforge.errors import UserError
 from tempoforge.models.evidence import EvidenceExample, EvidenceModel, build_evidence_example
+from tempoforge.models.video import VideoSettings, load_frames
 from tempoforge.records import PreferencePair, Span
 from tempoforge.train.base import loss_history, training_arguments, write_run_record
-from tempoforge.train.data import VideoSettings, load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
 from tempoforge.train.settings import EvidenceTrainSettings

@@ -55,8 +55,8 @@ import torch
 
 from tempoforge.eval.parsing import parse_spans
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
+from tempoforge.models.video import load_frames
 from tempoforge.train.base import loss_history, training_arguments, write_run_record
-from tempoforge.train.data import load_frames
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import apply_lora

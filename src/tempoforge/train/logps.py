@@ -1,4 +1,6 @@
-"""Sequence log-probabilities, and several continuations of one shared (video + prompt) prefix.
+"""Several continuations of one shared (video + prompt) prefix, scored from one encoding of the prefix.
+
+The per-token math (``token_logps``, ``sequence_logps``, ``truncate_to_prompt``) is ``models/logps.py``.
 
 Preference and RL objectives compare responses to the *same* prompt and video. Encoding that prefix once
 and continuing it several times from its KV cache gives the same log-probabilities and gradients as one
@@ -29,29 +31,13 @@ from typing import Any
 
 import torch
 
-from tempoforge.models.inputs import IGNORE_INDEX, Example, collate
+from tempoforge.models.inputs import Example, collate
 from tempoforge.models.kv_cache import cache_kwargs, output_cache
+from tempoforge.models.logps import token_logps, truncate_to_prompt
 
-__all__ = ["ContinuationLogps", "checkpointing_active", "sequence_logps", "shared_prefix_logps", "token_logps"]
+__all__ = ["ContinuationLogps", "checkpointing_active", "shared_prefix_logps"]
 
 _PREFIX_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "position_ids")
-
-
-def token_logps(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """``log softmax(logits)[target]`` per position (float32), ``targets`` clamped where they are ignored."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return torch.gather(logp, -1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-
-
-def sequence_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum of next-token log-probs over the labelled positions, and their count, per sequence.
-
-    ``logits`` (B, L, V) from a full forward, ``labels`` (B, L) with ``-100`` outside the answer.
-    """
-    targets = labels[:, 1:]
-    mask = targets != IGNORE_INDEX
-    lp = token_logps(logits[:, :-1], targets) * mask
-    return lp.sum(-1), mask.sum(-1)
 
 
 @dataclass
@@ -87,7 +73,7 @@ def shared_prefix_logps(model: Any, examples: Sequence[Sequence[Example]], *, pa
     if checkpointing_active(model):
         return _full_sequence_logps(model, [e for group in examples for e in group], pad_token_id=pad_token_id,
                                     output_hidden=output_hidden, temperature=temperature)
-    prefix = collate([_truncate(e) for e in heads], pad_token_id=pad_token_id, padding_side="left")
+    prefix = collate([truncate_to_prompt(e) for e in heads], pad_token_id=pad_token_id, padding_side="left")
     prefix.pop("labels", None)
     device = next(model.parameters()).device
     prefix = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in prefix.items()}
@@ -168,14 +154,3 @@ def _full_sequence_logps(model: Any, conts: Sequence[Example], *, pad_token_id: 
         if hidden is not None:
             hidden[r, :k] = last[r, lc - k:]
     return ContinuationLogps(sum_logps=lp.sum(-1), token_logps=lp, mask=mask, hidden=hidden)
-
-
-def _truncate(e: Example) -> Example:
-    """The prompt part of an example (its first ``prompt_length`` tokens, no labels)."""
-    p = e.prompt_length
-    return Example(
-        input_ids=e.input_ids[:p], mm_token_type_ids=e.mm_token_type_ids[:p], position_ids=e.position_ids[:, :p],
-        labels=None, prompt_length=p, pixel_values_videos=e.pixel_values_videos, video_grid_thw=e.video_grid_thw,
-        second_per_grid_ts=e.second_per_grid_ts, pixel_values=e.pixel_values, image_grid_thw=e.image_grid_thw,
-        frame_times=e.frame_times, strategy=e.strategy, segments=e.segments,
-    )

@@ -1,4 +1,7 @@
-"""The local runner: a pool of ``workers`` processes, results yielded as they finish.
+"""The local runner: ``work`` on every item in a pool of ``workers`` processes, results yielded as they finish.
+
+``work`` is what the pipeline passes in; it must pickle (a module-level function and picklable arguments),
+as the workers are spawned processes.
 
 Each worker dies with the driver, even after ``kill -9`` of the driver (``lifeline.die_with``: a Linux
 parent-death signal plus a watchdog thread), so no orphaned decoder keeps running.
@@ -9,11 +12,9 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from pathlib import Path
 from typing import Any
 
-from tempoforge.curate.config import CurateConfig
-from tempoforge.curate.pipeline import process_video
+from tempoforge.curate.runners import Work
 from tempoforge.curate.runners.lifeline import Lifeline, die_with, lifeline
 
 __all__ = ["run_local"]
@@ -40,11 +41,11 @@ def _init_worker(decoders: int, driver: Lifeline) -> None:
     cv2.setNumThreads(1)
 
 
-def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
-    """``process_video`` on every item in a process pool; at most ``2 * workers`` videos in flight."""
+def run_local(work: Work, items: list[dict[str, str]], workers: int) -> Iterator[dict[str, Any]]:
+    """``work(item)`` for every item in a process pool; at most ``2 * workers`` videos in flight."""
     if workers <= 1:
         for item in items:
-            yield process_video(item, config, out_dir)
+            yield work(item)
         return
     ctx = mp.get_context("spawn")  # no fork of a process holding decoder / torch threads
     from tempoforge.io.convert import decode_workers
@@ -55,7 +56,7 @@ def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, 
         pending: set[Future[dict[str, Any]]] = set()
         it = iter(items)
         for item in it:
-            pending.add(pool.submit(process_video, item, config, out_dir))
+            pending.add(pool.submit(work, item))
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -64,4 +65,4 @@ def run_local(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, 
                 yield fut.result()
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.add(pool.submit(process_video, nxt, config, out_dir))
+                    pending.add(pool.submit(work, nxt))

@@ -1,4 +1,5 @@
-"""The Ray Data runner: the same ``process_video`` as a ``map`` over a dataset of ``{id, path}`` rows.
+"""The Ray Data runner: the pipeline's ``work`` (``process_video`` with its config) as a ``map`` over a dataset
+of ``{id, path}`` rows. ``work`` is shipped to the workers with Ray's serializer, so it must pickle.
 
 Optional extra: ``pip install 'tempoforge[ray]'``. Without a running cluster a local Ray is started with
 ``num_cpus=workers``. The driver consumes results as a stream and does all writing (``pipeline.curate``),
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from tempoforge.curate.config import CurateConfig
+from tempoforge.curate.runners import Work
 from tempoforge.errors import UserError
 
 __all__ = ["run_ray"]
 
 
-def run_ray(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, workers: int) -> Iterator[dict[str, Any]]:
-    """``process_video`` over ``items`` with Ray Data; yields results as they arrive."""
+def run_ray(work: Work, items: list[dict[str, str]], workers: int) -> Iterator[dict[str, Any]]:
+    """``work(item)`` over ``items`` with Ray Data; yields results (JSON-ready dicts) as they arrive."""
     try:
         import ray
     except ImportError:
@@ -30,10 +30,8 @@ def run_ray(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, wo
     if not ray.is_initialized():
         ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
-    from tempoforge.curate.pipeline import process_video
     from tempoforge.curate.runners.lifeline import lifeline
 
-    out = str(Path(out_dir).resolve())
     driver = lifeline()
 
     def _map(row: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +42,7 @@ def run_ray(items: list[dict[str, str]], config: CurateConfig, out_dir: Path, wo
 
         die_with(driver, direct_child=False)  # once per worker process; a no-op on another host
         os.environ.setdefault(DECODE_WORKERS_ENV, "1")  # each task holds one CPU (num_cpus=1)
-        result = process_video({"id": row["id"], "path": row["path"]}, config, Path(out))
+        result = work({"id": row["id"], "path": row["path"]})
         return {"result": json.dumps(result)}
 
     ds = ray.data.from_items([{"id": x["id"], "path": x["path"]} for x in items],

@@ -70,9 +70,9 @@ def dense_items(path: Path) -> list[EvidenceItem]:
     """One item per video: the dense-captioning prompt, every event as an ``<evi>``."""
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.prompts import dense_captioning_prompt
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import DenseCaptionSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
-    from tempoforge.train.data import resolve_video
     from tempoforge.train.fpo import EvidenceItem
 
     out = []
@@ -86,9 +86,9 @@ def dense_items(path: Path) -> list[EvidenceItem]:
 def grounding_items(path: Path) -> list[EvidenceItem]:
     """One item per relevant query: one ``<evi>`` per ground-truth span, the query as each event's text."""
     from tempoforge.io.jsonl import read_jsonl
+    from tempoforge.models.video import resolve_video
     from tempoforge.records import GroundingSample
     from tempoforge.synth.factorized import EvidenceEvent, render_response
-    from tempoforge.train.data import resolve_video
     from tempoforge.train.fpo import EvidenceItem
 
     out = []

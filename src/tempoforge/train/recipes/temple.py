@@ -52,7 +52,8 @@ class TempleConfig:
 
 def _sft_items(cfg: TempleConfig, pairs: list[PreferencePair], base: Path) -> list[SFTItem]:
     from tempoforge.io.jsonl import read_jsonl
-    from tempoforge.train.data import SFTItem, resolve_video
+    from tempoforge.models.video import resolve_video
+    from tempoforge.train.data import SFTItem
 
     if cfg.sft_data is None:
         seen: dict[tuple[str, str], SFTItem] = {}

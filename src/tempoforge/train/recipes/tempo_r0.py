@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tempoforge.models.video import SELECTIONS
 from tempoforge.presets import for_users
 from tempoforge.timestamps import STRATEGIES
 from tempoforge.train.recipes import recipe_ending
@@ -64,7 +65,7 @@ class TempoR0Config:
     partial_share: float = field(default=0.5, metadata={"help": "share of those that are partially irrelevant"})
     duration_in_prompt: bool = field(default=True, metadata={"help": "state the video duration in the prompt"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N samples of the data"})
-    selection: str | None = field(default=None, metadata={"choices": ("uniform", "saa"),
+    selection: str | None = field(default=None, metadata={"choices": SELECTIONS,
                                                           "help": "override grpo.video.selection"})
     timestamps: str | None = field(default=None, metadata={"choices": STRATEGIES,
                                                            "help": "override grpo.video.timestamps"})
@@ -83,7 +84,7 @@ class TempoR0Config:
 
 def grpo_items(samples: list[GroundingSample], base: Path | None, duration_in_prompt: bool = True) -> list[GRPOItem]:
     """One GRPO prompt per sample (video paths resolved against ``base``, the data file's folder)."""
-    from tempoforge.train.data import resolve_video
+    from tempoforge.models.video import resolve_video
     from tempoforge.train.grpo import GRPOItem
 
     return [GRPOItem(id=s.id, video=resolve_video(s.video, base),

@@ -71,8 +71,9 @@ def stage_items(data: Path, task: str, video: VideoSettings, *, time_instruction
     """The ``task`` samples of ``data`` as ``SFTItem``s (masked spans carried; time instruction optional)."""
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.prompts import time_instruction as time_text
+    from tempoforge.models.video import load_frames, resolve_video
     from tempoforge.synth.tempura_samples import TempuraSample
-    from tempoforge.train.data import SFTItem, load_frames, resolve_video
+    from tempoforge.train.data import SFTItem
 
     items = []
     for s in read_jsonl(data, TempuraSample):

@@ -101,7 +101,10 @@ def test_headline_keys_are_the_keys_each_scorer_writes(datasets_dir: Path, tmp_p
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from tempoforge.eval.metrics.etbench import score_etbench
 
+    checked: set[tuple[str, str]] = set()
+
     def check(name: str, result: ScoreResult, convention: str, keys: set[str]) -> None:
+        checked.add((name, convention))
         conv = BENCHMARKS[name].convention(convention if BENCHMARKS[name].choices else None)
         missing = set(conv.headline) - keys
         # a key may only be missing when its metric is reported unavailable (None: SODA_c without Java)
@@ -142,6 +145,8 @@ def test_headline_keys_are_the_keys_each_scorer_writes(datasets_dir: Path, tmp_p
                                          "video_neg": "B"}])
     res = score("mcq", vino, convention="vinoground")
     check("mcq", res, "vinoground", _keys(res))
+    # a new benchmark or convention gets its case here
+    assert checked == {(b.name, c.name) for b in BENCHMARKS.values() for c in b.conventions}
 
 
 def test_report_names_the_benchmark_and_its_headline(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tempoforge.cli import main
+from tempoforge.eval.benchmarks import NAMES, scorer_for
 from tempoforge.eval.metrics.grounding import CONVENTIONS as GROUNDING_CONVENTIONS
-from tempoforge.eval.names import NAMES, scorer_for
 from tempoforge.eval.score import CONVENTIONS, score
 from tempoforge.models.prompts import BENCHMARK_TASKS
 

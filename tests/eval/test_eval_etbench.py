@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 
 from tempoforge.errors import UserError
-from tempoforge.eval.metrics.etbench import (
-    densevid_precision_recall,
-    load_sentsim,
-    score_etbench,
-    sentsim_score,
-)
+from tempoforge.eval.metrics.captions import load_sentsim, sentsim_score
+from tempoforge.eval.metrics.densevid import densevid_precision_recall
+from tempoforge.eval.metrics.etbench import score_etbench
 
 
 def S(task: str, source: str, a: str, tgt: Any, **kw: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.errors import UserError
-from tempoforge.eval.names import scorer_for
+from tempoforge.eval.benchmarks import scorer_for
 from tempoforge.records import Prediction
 
 __all__ = ["check_benchmark_field", "check_mcq_rows", "grounding_warnings"]

@@ -1,6 +1,7 @@
 """``tempoforge eval report``: a static, self-contained HTML page for one scored benchmark run.
 
-Sections: the metrics table, per-query timelines (GT vs predicted spans) for the best and the worst
+Sections: the benchmark's headline metrics under the convention used (their official key names come from the
+benchmark table, :mod:`tempoforge.eval.benchmarks`), the metrics table, per-query timelines (GT vs predicted spans) for the best and the worst
 queries, the IoU distribution, and parse-failure examples with the raw answers. Figures are matplotlib PNGs
 embedded as base64 (``figures.py``), so the page is one file with no external assets.
 """
@@ -13,11 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tempoforge.errors import UserError
+from tempoforge.eval.benchmarks import Benchmark, find_benchmark
 from tempoforge.eval.figures import figure_to_base64_png, plot_iou_histogram, plot_timelines
 from tempoforge.eval.score import ScoreResult, flatten_metrics
 from tempoforge.io.jsonl import atomic_write_text
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "headline", "write_report"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;color:#212529}
@@ -44,6 +47,25 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     return f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
 
 
+def _benchmark(result: ScoreResult) -> Benchmark | None:
+    try:
+        return find_benchmark(result.benchmark)
+    except UserError:  # a result of the caller's own
+        return None
+
+
+def headline(result: ScoreResult) -> list[tuple[str, Any]]:
+    """``(key, value)`` of the official headline metrics the result has, for the convention it was scored
+    under (``details["convention"]``; its benchmark's default when that names none of them)."""
+    b = _benchmark(result)
+    if b is None:
+        return []
+    used = str(result.details.get("convention", ""))
+    conv = next((c for c in b.conventions if c.name == used), b.conventions[0])
+    flat = dict(flatten_metrics(result.metrics))
+    return [(k, flat[k]) for k in conv.headline if k in flat]
+
+
 def _img(fig: Any, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{figure_to_base64_png(fig)}'>"
 
@@ -55,7 +77,8 @@ def _timeline_rows(rows: Sequence[dict[str, Any]]) -> list[tuple[str, float | No
 def build_report(result: ScoreResult, *, top_k: int = 8, max_failures: int = 12, source: str = "") -> str:
     """The HTML page for ``result`` (``ScoreResult.details["rows"]`` drives the per-query sections)."""
     rows: list[dict[str, Any]] = list(result.details.get("rows", []))
-    title = f"tempoforge eval report: {result.benchmark}"
+    b = _benchmark(result)
+    title = f"tempoforge eval report: {result.benchmark}" + (f" ({b.title})" if b else "")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
@@ -72,6 +95,10 @@ def build_report(result: ScoreResult, *, top_k: int = 8, max_failures: int = 12,
     if meta:
         parts.append("<p>" + " &middot; ".join(meta) + "</p>")
     parts += [f"<p class='warn'>warning: {html.escape(w)}</p>" for w in result.warnings]
+    top = headline(result)
+    if top:
+        parts.append("<p class='headline'>" + " &middot; ".join(
+            f"{html.escape(k)} <b>{_value(v)}</b>" for k, v in top) + "</p>")
     parts += ["<h2>Metrics</h2>", _metrics_table(result.metrics)]
     if rows:
         iou_name = str(result.details.get("iou_name", "IoU"))

@@ -7,7 +7,8 @@ and line/key); the metrics themselves live in ``tempoforge.eval.metrics``.
 Inputs (the official formats):
 
 ``--benchmark`` also takes the dataset names that a scorer reads (``grounding``, ``tempoworld``,
-``timechat-tvg``, ``activitynet-captions``, ``youcook2``; see :mod:`tempoforge.eval.names`). A file written
+``timechat-tvg``, ``activitynet-captions``, ``youcook2``): :func:`score` looks the name up in the table of
+:mod:`tempoforge.eval.benchmarks`, which names the function below that scores it. A file written
 for another scorer is an error, and suspicious rows (ground truth with ``start > end``, predictions with no
 answer) are scored and reported in ``ScoreResult.warnings`` (:mod:`tempoforge.eval.checks`).
 
@@ -32,13 +33,13 @@ from typing import Any
 
 from tempoforge.errors import UserError
 from tempoforge.eval import loaders
+from tempoforge.eval.benchmarks import BENCHMARKS, find_benchmark
 from tempoforge.eval.checks import check_benchmark_field, check_mcq_rows, grounding_warnings
-from tempoforge.eval.names import SCORERS, scorer_for
 from tempoforge.io.jsonl import atomic_write_text, read_jsonl
 from tempoforge.records import Prediction
 
 __all__ = [
-    "BENCHMARKS",
+    "CONVENTIONS",
     "ScoreResult",
     "flatten_metrics",
     "format_table",
@@ -47,11 +48,7 @@ __all__ = [
     "write_metrics",
 ]
 
-BENCHMARKS: tuple[str, ...] = SCORERS
-CONVENTIONS: dict[str, tuple[str, ...]] = {
-    "charades-sta": ("etchat", "lmms-eval-tvg", "lmms-eval", "strict"),
-    "mcq": ("mcq", "vinoground"),
-}
+CONVENTIONS: dict[str, tuple[str, ...]] = {b.name: b.choices for b in BENCHMARKS.values() if b.choices}
 """The scorers with a choice of convention (the first is the default); the others have only their own."""
 
 
@@ -290,27 +287,24 @@ def score(
     convention: str | None = None,
     **options: Any,
 ) -> ScoreResult:
-    """Dispatch on ``benchmark`` (a scorer of :data:`BENCHMARKS` or a name it reads, see ``eval.names``)."""
-    benchmark = scorer_for(benchmark)
-    if convention is not None and convention not in CONVENTIONS.get(benchmark, ()):
-        known = CONVENTIONS.get(benchmark)
-        raise UserError(
-            f"--convention {convention} does not apply to {benchmark}; "
-            + (f"choose from {', '.join(known)}" if known else f"{benchmark} has only its official convention")
-        )
-    if benchmark == "charades-sta":
-        return score_grounding_file(pred, convention)
-    if benchmark == "qvhighlights":
+    """Score ``pred`` (and the ``gt`` files its scorer reads) as the table entry of ``benchmark`` (a name or
+    alias of :data:`tempoforge.eval.benchmarks.BENCHMARKS`) says; ``options`` are the scorer's own."""
+    b = find_benchmark(benchmark)
+    b.convention(convention)  # a UserError when it does not apply
+    unknown = sorted(set(options) - set(b.options))
+    if unknown:
+        raise UserError(f"{b.name} takes no option {', '.join(unknown)}")
+    args: list[Any] = [pred]
+    if b.gt == "one":
         if len(gt) != 1:
-            raise UserError("qvhighlights needs exactly one --gt file (the GT JSONL)")
-        return score_qvhighlights_files(pred, gt[0])
-    if benchmark == "dense-captioning":
-        return score_dense_files(pred, gt, **options)
-    if benchmark == "etbench":
-        return score_etbench_file(pred)
-    if benchmark == "mcq":
-        return score_mcq_file(pred, convention)
-    raise AssertionError(benchmark)  # pragma: no cover  (scorer_for knows only the scorers above)
+            raise UserError(f"{b.name} needs exactly one --gt file (the GT JSONL)")
+        args.append(gt[0])
+    elif b.gt == "many":
+        args.append(gt)
+    if b.choices:
+        options["convention"] = convention
+    result: ScoreResult = b.load_scorer()(*args, **options)
+    return result
 
 
 # --------------------------------------------------------------------------------------------- output

@@ -8,15 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tempoforge.eval.benchmarks import predict_names
 from tempoforge.models.video import MAX_FRAMES, SELECTION_HELP, SELECTIONS, VideoSettings
 from tempoforge.timestamps import STRATEGIES, strategy_help
 
 __all__ = ["BENCHMARK_NAMES", "STRATEGY_NAMES", "PredictConfig"]
 
 STRATEGY_NAMES: tuple[str, ...] = STRATEGIES  # the registered timestamp strategies (``tempoforge.timestamps``)
-# mirrors ``prompts.BENCHMARK_TASKS`` (a test checks they agree; every name is one ``eval score`` takes)
-BENCHMARK_NAMES: tuple[str, ...] = ("grounding", "charades-sta", "tempoworld", "timechat-tvg", "qvhighlights",
-                                    "dense-captioning", "activitynet-captions", "youcook2")
+DEFAULT_BENCHMARK = "grounding"
+# the names of the benchmark table that predict can write (the default first); ``eval score`` takes them all
+BENCHMARK_NAMES: tuple[str, ...] = tuple(dict.fromkeys((DEFAULT_BENCHMARK, *predict_names())))
 
 
 @dataclass
@@ -24,7 +25,7 @@ class PredictConfig:
     """Options of ``tempoforge predict`` (flags are generated from these fields)."""
 
     model: Path | None = field(default=None, metadata={"help": "local checkpoint directory (config.json + weights)"})
-    benchmark: str = field(default="grounding", metadata={
+    benchmark: str = field(default=DEFAULT_BENCHMARK, metadata={
         "choices": BENCHMARK_NAMES,
         "help": "benchmark name (decides the prompt and the data record; written into every prediction, "
                 "and `eval score --benchmark` takes the same names)"})

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.errors import UserError
-from tempoforge.eval.names import normalize_name
+from tempoforge.eval.benchmarks import normalize_name
 from tempoforge.models.config import PredictConfig
 from tempoforge.models.inputs import Example, build_example, check_coverage, collate
 from tempoforge.models.load import LoadedModel

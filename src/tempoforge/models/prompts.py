@@ -1,6 +1,6 @@
 """Prompt templates per benchmark, in one place (DESIGN.md principle 11: their exact text is snapshot-tested).
 
-Tasks and the benchmarks that use them:
+Tasks and the benchmarks that use them (each benchmark names its task in ``eval.benchmarks.BENCHMARKS``):
 
 - ``grounding`` (Charades-STA, TempoWorld, any single-moment ``GroundingSample``): one span, answered as
   ``From X to Y seconds.``, which :func:`tempoforge.eval.parsing.parse_spans` and the official parsers read.
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tempoforge.errors import UserError
+from tempoforge.eval.benchmarks import BENCHMARKS, find_benchmark
 from tempoforge.timecode import format_seconds
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "grounding_prompt",
     "masked_event_prompt",
     "mcq_prompt",
-    "normalize_benchmark",
     "qvhighlights_prompt",
     "task_for_benchmark",
     "time_instruction",
@@ -47,29 +47,18 @@ MASKED_EVENT = ("Given the input video with the masked segment from {start} to {
 DURATION = "The video lasts {duration} seconds. "
 
 TASKS: tuple[str, ...] = ("grounding", "qvhighlights", "dense_captioning", "mcq", "masked_event")
-BENCHMARK_TASKS: dict[str, str] = {  # every name is one ``eval score --benchmark`` takes (eval/names.py)
-    "grounding": "grounding",
-    "charades-sta": "grounding",
-    "tempoworld": "grounding",
-    "timechat-tvg": "grounding",
-    "qvhighlights": "qvhighlights",
-    "dense-captioning": "dense_captioning",
-    "activitynet-captions": "dense_captioning",
-    "youcook2": "dense_captioning",
+BENCHMARK_TASKS: dict[str, str] = {  # from the benchmark table: every name predict takes -> its prompt task
+    n: b.task for b in BENCHMARKS.values() if b.task is not None for n in b.names
 }
 
 
-def normalize_benchmark(benchmark: str) -> str:
-    """``charades_sta`` / ``Charades-STA`` -> ``charades-sta`` (the eval scorer's spelling)."""
-    return benchmark.strip().lower().replace("_", "-")
-
-
 def task_for_benchmark(benchmark: str) -> str:
-    """The prompt task of a benchmark name (a :class:`UserError` listing the known names)."""
-    try:
-        return BENCHMARK_TASKS[normalize_benchmark(benchmark)]
-    except KeyError:
-        raise UserError(f"unknown benchmark {benchmark!r}; known: {', '.join(sorted(BENCHMARK_TASKS))}") from None
+    """The prompt task of a benchmark name, any spelling (a :class:`UserError` listing the known names)."""
+    b = find_benchmark(benchmark)
+    if b.task is None:
+        raise UserError(f"predict cannot write {b.name} predictions (no prompt task for it); it writes "
+                        f"{', '.join(sorted(BENCHMARK_TASKS))}")
+    return b.task
 
 
 def _duration(duration: float | None) -> str:

@@ -63,6 +63,7 @@ DESCRIPTIONS = {
 }
 METRICS = ("order_preference", "order_preference_blank", "grounding_r1_at_0.7", "grounding_miou",
            "grounding_miou_blank")
+BENCHMARK = "tempoworld"  # a name of the benchmark table: predict's prompt and data record, eval score's scorer
 KINDS = ("drop", "shuffle", "reverse", "mirror")
 STAGES = (16, 8, 4, 2)
 
@@ -206,7 +207,7 @@ def group_of(ann: Path) -> dict[str, str]:
 
 def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> dict[str, dict[str, list[float]]]:
     """Every metric of ``METRICS`` for ``model`` on the held-out world ``heldout`` (per-group item scores)."""
-    from tempoforge.eval.score import score_grounding_file
+    from tempoforge.eval.score import score
     from tempoforge.io.jsonl import read_jsonl
     from tempoforge.models.config import PredictConfig
     from tempoforge.models.load import load
@@ -229,10 +230,10 @@ def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> d
     for blank in (False, True):
         preds = work / f"grounding{'_blank' if blank else ''}.jsonl"
         preds.unlink(missing_ok=True)
-        predict(PredictConfig(model=Path(model), benchmark="grounding", data=ann / "grounding.jsonl", out=preds,
+        predict(PredictConfig(model=Path(model), benchmark=BENCHMARK, data=ann / "grounding.jsonl", out=preds,
                               limit=p.eval_queries, batch_size=8, fps=p.fps, max_frames=p.max_frames,
                               max_new_tokens=24, blank=blank), lm=lm, quiet=True)
-        for row in score_grounding_file(preds, "etchat").details["rows"]:
+        for row in score(BENCHMARK, preds, convention="etchat").details["rows"]:
             g = group[row["id"].rsplit("_", 1)[0]]
             iou = float(row["iou"])
             if blank:

@@ -1,24 +1,36 @@
-"""What every trainer shares: optimisation settings, ``TrainingArguments``, a vision-tower probe, run records.
+"""What every trainer shares: optimisation settings, ``TrainingArguments``, the trainer base class with its
+per-step statistics, the progress bar, a vision-tower probe, run records.
 
 Every trainer is a ``transformers.Trainer`` (so ``accelerate launch`` with DDP / DeepSpeed / FSDP works
-unchanged) whose only override is the loss. ``VisionProbe`` counts the vision tower's forward calls so that
-a run can prove the video tensors reached the forward that computed its loss — TRL's GRPOTrainer, for one,
+unchanged) whose only override is the loss: a :class:`LossTrainer` subclass defining ``compute_loss``, built
+with ``.create(**trainer_kwargs)``. ``VisionProbe`` counts the vision tower's forward calls so that a run
+can prove the video tensors reached the forward that computed its loss — TRL's GRPOTrainer, for one,
 silently drops them (DESIGN.md, platform facts).
+
+Importing ``transformers.Trainer`` takes seconds, so the classes here are written against it only for the
+type checker; :func:`over_transformers` puts ``transformers``' class under them on first use.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from tempoforge.train.settings import OptimSettings
 
-__all__ = ["OptimSettings", "VisionProbe", "find_vision_tower", "loss_history", "training_arguments",
-           "use_loss_bar", "write_run_record"]
+if TYPE_CHECKING:
+    from transformers import Trainer as _TrainerBase
+    from transformers import TrainerCallback as _CallbackBase
+else:
+    _TrainerBase = _CallbackBase = object
+
+__all__ = ["LossTrainer", "OptimSettings", "ProgressBar", "VisionProbe", "find_vision_tower", "loss_history",
+           "over_transformers", "training_arguments", "use_progress_bar", "write_run_record"]
 
 
 def training_arguments(opt: OptimSettings, output_dir: Path, **overrides: Any) -> Any:
@@ -118,32 +130,79 @@ def write_run_record(out_dir: Path, **record: Any) -> Path:
     return path
 
 
-def use_loss_bar(trainer: Any, desc: str = "train") -> None:
-    """Replace the Trainer's per-step log printing with one tqdm bar showing the latest loss."""
-    from tqdm.auto import tqdm
-    from transformers import TrainerCallback
+_OVER_TRANSFORMERS: dict[tuple[type, str], type] = {}
+
+
+def over_transformers(cls: type, base: str) -> type:
+    """``cls`` with ``transformers.<base>`` (``"Trainer"``, ``"TrainerCallback"``) as its base class, made
+    once, on first use: the class ``cls.create`` / :func:`use_progress_bar` instantiate."""
+    if (cls, base) not in _OVER_TRANSFORMERS:
+        import transformers
+
+        _OVER_TRANSFORMERS[cls, base] = type(
+            cls.__name__, (cls, getattr(transformers, base)),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    return _OVER_TRANSFORMERS[cls, base]
+
+
+class LossTrainer(_TrainerBase):
+    """Base of tempoforge's trainers: a ``transformers.Trainer`` whose only override is ``compute_loss``.
+
+    A subclass defines ``compute_loss`` (and an ``__init__`` taking its own keyword arguments) and is built
+    with ``MyTrainer.create(model=..., args=..., train_dataset=..., **own)``. Values passed to
+    :meth:`record` during the loss (rewards, accuracies, loss parts) are logged at each ``log`` call as their
+    mean since the previous one, beside the loss, so ``loss_history(trainer, key)`` reads them per step.
+    """
+
+    _stats: dict[str, list[float]]
+
+    @classmethod
+    def create(cls, **kwargs: Any) -> Any:
+        """An instance of ``cls`` over ``transformers.Trainer`` (which is imported now, not before)."""
+        return over_transformers(cls, "Trainer")(**kwargs)
+
+    def record(self, key: str, value: float | torch.Tensor) -> None:
+        """Add one value of ``key`` to the statistics of the current logging step."""
+        self.__dict__.setdefault("_stats", {}).setdefault(key, []).append(float(value))
+
+    def log(self, logs: dict[str, float], *args: Any, **kw: Any) -> None:
+        for key, vals in self.__dict__.get("_stats", {}).items():
+            logs[key] = sum(vals) / len(vals)
+        self._stats = {}
+        super().log(logs, *args, **kw)
+
+
+class ProgressBar(_CallbackBase):
+    """A ``TrainerCallback``: one tqdm bar over the steps with the latest value of each of ``keys`` (the first
+    present in a log triggers the update); ``show=False`` draws nothing."""
+
+    def __init__(self, desc: str = "train", keys: Sequence[str] = ("loss",), show: bool = True) -> None:
+        self.desc, self.keys, self.show = desc, tuple(keys), show
+        self.bar: Any = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if self.show and state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, desc=self.desc, leave=False, dynamic_ncols=True)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+        if self.bar is not None and logs and self.keys[0] in logs:
+            self.bar.set_postfix({k: f"{float(logs[k]):.4f}" for k in self.keys if k in logs})
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def use_progress_bar(trainer: Any, desc: str = "train", keys: Sequence[str] = ("loss",), show: bool = True) -> None:
+    """Replace the Trainer's per-step log printing with a :class:`ProgressBar` (silent with ``show=False``)."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    class LossBar(TrainerCallback):
-        def __init__(self) -> None:
-            self.bar: Any = None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if state.is_world_process_zero:
-                self.bar = tqdm(total=state.max_steps, desc=desc, leave=False, dynamic_ncols=True)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.update(state.global_step - self.bar.n)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if self.bar is not None and logs and "loss" in logs:
-                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.close()
 
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
-    trainer.add_callback(LossBar())
+    trainer.add_callback(over_transformers(ProgressBar, "TrainerCallback")(desc, keys, show))

@@ -27,9 +27,10 @@ from tempoforge.models.inputs import Example, build_example
 from tempoforge.models.video import VideoSettings, load_frames
 from tempoforge.records import PreferencePair
 from tempoforge.train.base import (
+    LossTrainer,
     loss_history,
     training_arguments,
-    use_loss_bar,
+    use_progress_bar,
     write_run_record,
 )
 from tempoforge.train.distributed import keep_vision_in_graph
@@ -106,43 +107,31 @@ def pair_logps(model: Any, pairs: list[PairExample], pad_token_id: int) -> tuple
     return chosen, rejected
 
 
-class VideoDPOTrainer:
-    """Namespace for the ``transformers.Trainer`` subclass (built lazily so importing stays cheap)."""
+class VideoDPOTrainer(LossTrainer):
+    """``Trainer`` whose only change is the loss: sigmoid DPO against cached reference log-probs.
 
-    @staticmethod
-    def create(**kwargs: Any) -> Any:
-        from transformers import Trainer
+    ``VideoDPOTrainer.create(model=..., args=..., train_dataset=PairDataset, data_collator=_collate_pairs,
+    beta=..., pad_token_id=...)``; logs ``rewards/chosen``, ``rewards/rejected``, ``rewards/accuracy`` and
+    ``rewards/margin`` per step.
+    """
 
-        class _VideoDPOTrainer(Trainer):
-            """``Trainer`` whose only change is the loss: sigmoid DPO against cached reference log-probs."""
+    def __init__(self, *args: Any, beta: float, pad_token_id: int, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.beta, self.pad_token_id = beta, pad_token_id
 
-            def __init__(self, *args: Any, beta: float, pad_token_id: int, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self.beta, self.pad_token_id = beta, pad_token_id
-                self._stats: dict[str, list[float]] = {}
-
-            def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                             num_items_in_batch: Any = None) -> Any:
-                pairs: list[PairExample] = inputs["pairs"]
-                ds: PairDataset = self.train_dataset  # type: ignore[assignment]
-                assert ds.ref is not None, "reference log-probs are computed before training"
-                pc, pr = pair_logps(model, pairs, self.pad_token_id)
-                ref = ds.ref[[p.index for p in pairs]].to(pc.device)
-                losses, cr, rr = dpo_loss(pc, pr, ref[:, 0], ref[:, 1], self.beta)
-                for key, val in (("rewards/chosen", cr.mean()), ("rewards/rejected", rr.mean()),
-                                 ("rewards/accuracy", (cr > rr).float().mean()),
-                                 ("rewards/margin", (cr - rr).mean())):
-                    self._stats.setdefault(key, []).append(float(val))
-                loss = losses.mean()
-                return (loss, {"chosen_logps": pc, "rejected_logps": pr}) if return_outputs else loss
-
-            def log(self, logs: dict[str, float], *args: Any, **kw: Any) -> None:
-                for key, vals in self._stats.items():
-                    logs[key] = sum(vals) / len(vals)
-                self._stats = {}
-                super().log(logs, *args, **kw)
-
-        return _VideoDPOTrainer(**kwargs)
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        pairs: list[PairExample] = inputs["pairs"]
+        ds: PairDataset = self.train_dataset  # type: ignore[assignment]
+        assert ds.ref is not None, "reference log-probs are computed before training"
+        pc, pr = pair_logps(model, pairs, self.pad_token_id)
+        ref = ds.ref[[p.index for p in pairs]].to(pc.device)
+        losses, cr, rr = dpo_loss(pc, pr, ref[:, 0], ref[:, 1], self.beta)
+        for key, val in (("rewards/chosen", cr.mean()), ("rewards/rejected", rr.mean()),
+                         ("rewards/accuracy", (cr > rr).float().mean()), ("rewards/margin", (cr - rr).mean())):
+            self.record(key, val)
+        loss = losses.mean()
+        return (loss, {"chosen_logps": pc, "rejected_logps": pr}) if return_outputs else loss
 
 
 @torch.no_grad()
@@ -183,7 +172,7 @@ def run_dpo(lm: Any, pairs: list[PreferencePair], settings: DPOSettings, output_
         model=model, args=args, train_dataset=dataset,
         data_collator=_collate_pairs, beta=settings.beta, pad_token_id=pad,
     )
-    use_loss_bar(trainer, "dpo")
+    use_progress_bar(trainer, "dpo")
     with keep_vision_in_graph(model):  # every rank runs the vision tower, video or not (train/distributed.py)
         trainer.train()
     losses = loss_history(trainer)

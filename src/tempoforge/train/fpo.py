@@ -35,7 +35,13 @@ from tempoforge.errors import UserError
 from tempoforge.models.evidence import EvidenceExample, EvidenceModel, build_evidence_example
 from tempoforge.models.video import VideoSettings, load_frames
 from tempoforge.records import PreferencePair, Span
-from tempoforge.train.base import loss_history, training_arguments, write_run_record
+from tempoforge.train.base import (
+    LossTrainer,
+    loss_history,
+    training_arguments,
+    use_progress_bar,
+    write_run_record,
+)
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.lora import LoraSettings, apply_lora
 from tempoforge.train.settings import EvidenceTrainSettings
@@ -99,47 +105,33 @@ def _collate(items: list[Any]) -> dict[str, Any]:
     return {"items": items}
 
 
-class EvidenceTrainer:
-    """Namespace for the ``transformers.Trainer`` subclass (built lazily so importing stays cheap)."""
+class EvidenceTrainer(LossTrainer):
+    """``Trainer`` whose only change is the loss: evidence SFT (``mode="sft"``), or SFT(chosen) + FPO
+    (``mode="fpo"``); every loss part (``ce``, ``gnd``, ``cons``; ``fpo``, ``accuracy``, ``margin``) is logged."""
 
-    @staticmethod
-    def create(*, mode: str, beta: float, pad_token_id: int, **kwargs: Any) -> Any:
-        from transformers import Trainer
+    def __init__(self, *args: Any, mode: str, beta: float, pad_token_id: int, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.mode, self.beta, self.pad_token_id = mode, beta, pad_token_id
 
-        class _EvidenceTrainer(Trainer):
-            """``Trainer`` whose only change is the loss: evidence SFT, or SFT(chosen) + FPO."""
-
-            def __init__(self, *args: Any, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self._stats: dict[str, list[float]] = {}
-
-            def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                             num_items_in_batch: Any = None) -> Any:
-                # ``model(...)`` (not a method) so that DDP / FSDP wrappers see the forward
-                items = inputs["items"]
-                if mode == "sft":
-                    parts = model(groups=[[x] for x in items], pad_token_id=pad_token_id)
-                    loss = parts["loss"]
-                else:
-                    parts = model(groups=[[c, r] for c, r in items], pad_token_id=pad_token_id,
-                                  sft_rows=range(0, 2 * len(items), 2))
-                    lp = parts["logps"].view(len(items), 2)
-                    fpo = fpo_loss(lp[:, 0], lp[:, 1], beta).mean()
-                    loss = parts["loss"] + fpo
-                    parts = {**parts, "fpo": fpo, "accuracy": (lp[:, 0] > lp[:, 1]).float().mean(),
-                             "margin": (lp[:, 0] - lp[:, 1]).mean()}
-                for key, val in parts.items():
-                    if key not in ("loss", "logps"):
-                        self._stats.setdefault(key, []).append(float(val.detach()))
-                return (loss, {"loss_parts": parts}) if return_outputs else loss
-
-            def log(self, logs: dict[str, float], *args: Any, **kw: Any) -> None:
-                for key, vals in self._stats.items():
-                    logs[key] = sum(vals) / len(vals)
-                self._stats = {}
-                super().log(logs, *args, **kw)
-
-        return _EvidenceTrainer(**kwargs)
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        # ``model(...)`` (not a method) so that DDP / FSDP wrappers see the forward
+        items = inputs["items"]
+        if self.mode == "sft":
+            parts = model(groups=[[x] for x in items], pad_token_id=self.pad_token_id)
+            loss = parts["loss"]
+        else:
+            parts = model(groups=[[c, r] for c, r in items], pad_token_id=self.pad_token_id,
+                          sft_rows=range(0, 2 * len(items), 2))
+            lp = parts["logps"].view(len(items), 2)
+            fpo = fpo_loss(lp[:, 0], lp[:, 1], self.beta).mean()
+            loss = parts["loss"] + fpo
+            parts = {**parts, "fpo": fpo, "accuracy": (lp[:, 0] > lp[:, 1]).float().mean(),
+                     "margin": (lp[:, 0] - lp[:, 1]).mean()}
+        for key, val in parts.items():
+            if key not in ("loss", "logps"):
+                self.record(key, val.detach())
+        return (loss, {"loss_parts": parts}) if return_outputs else loss
 
 
 @dataclass
@@ -170,6 +162,7 @@ def _run(elm: EvidenceModel, dataset: Any, settings: EvidenceTrainSettings, outp
     trainer = EvidenceTrainer.create(
         mode=mode, beta=settings.beta, pad_token_id=elm.lm.token_ids["pad"], model=elm,
         args=training_arguments(settings.optim, output_dir), train_dataset=dataset, data_collator=_collate)
+    use_progress_bar(trainer, f"d2vlm-{mode}")
     with keep_vision_in_graph(elm.model):  # as every trainer: a rank without video must not hang DDP / ZeRO-3
         trainer.train()
     keys = ("ce", "gnd", "cons") + (("fpo", "accuracy", "margin") if mode == "fpo" else ())

@@ -56,7 +56,13 @@ import torch
 from tempoforge.eval.parsing import parse_spans
 from tempoforge.models.inputs import IGNORE_INDEX, Example, build_example, collate
 from tempoforge.models.video import load_frames
-from tempoforge.train.base import loss_history, training_arguments, write_run_record
+from tempoforge.train.base import (
+    LossTrainer,
+    loss_history,
+    training_arguments,
+    use_progress_bar,
+    write_run_record,
+)
 from tempoforge.train.distributed import keep_vision_in_graph
 from tempoforge.train.logps import shared_prefix_logps
 from tempoforge.train.lora import apply_lora
@@ -166,133 +172,118 @@ class Rollout:
     lengths: list[int]
 
 
-class VideoGRPOTrainer:
-    """Namespace for the ``transformers.Trainer`` subclass (built lazily so importing stays cheap)."""
+class VideoGRPOTrainer(LossTrainer):
+    """``Trainer`` whose only change is the loss: sample, reward, normalise, clipped policy gradient.
 
-    @staticmethod
-    def create(**kwargs: Any) -> Any:
-        from transformers import Trainer
+    ``VideoGRPOTrainer.create(model=..., args=..., train_dataset=..., data_collator=_collate_items, lm=...,
+    settings=..., rewards=..., ref_model=...)``; the statistics of the module docstring are logged per step.
+    """
 
-        class _VideoGRPOTrainer(Trainer):
-            """``Trainer`` whose only change is the loss: sample, reward, normalise, clipped policy gradient."""
+    def __init__(self, *args: Any, lm: Any, settings: GRPOSettings, rewards: Sequence[str | RewardFn],
+                 ref_model: Any = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.lm, self.settings, self.reward_fns, self.ref_model = lm, settings, list(rewards), ref_model
+        self.pad_token_id = lm.token_ids["pad"]
+        self._buffer: Rollout | None = None
+        self._buffer_uses = 0
+        self.last_samples: list[dict[str, Any]] = []
 
-            def __init__(self, *args: Any, lm: Any, settings: GRPOSettings, rewards: Sequence[str | RewardFn],
-                         ref_model: Any = None, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self.lm, self.settings, self.reward_fns, self.ref_model = lm, settings, list(rewards), ref_model
-                self.pad_token_id = lm.token_ids["pad"]
-                self._stats: dict[str, list[float]] = {}
-                self._buffer: Rollout | None = None
-                self._buffer_uses = 0
-                self.last_samples: list[dict[str, Any]] = []
+    # -- rollout -----------------------------------------------------------------------------------------
+    def prompt_examples(self, items: Sequence[GRPOItem]) -> list[Example]:
+        v = self.settings.video
+        return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.timestamps, max_pixels=v.max_pixels)
+                for it in items]
 
-            # -- rollout ---------------------------------------------------------------------------------
-            def prompt_examples(self, items: Sequence[GRPOItem]) -> list[Example]:
-                v = self.settings.video
-                return [build_example(self.lm, it.prompt, load_frames(it.video, v), v.timestamps, max_pixels=v.max_pixels)
-                        for it in items]
+    @torch.no_grad()
+    def sample_completions(self, model: Any, prompts: list[Example]) -> list[list[torch.Tensor]]:
+        """``G`` completions (token ids) per prompt, sampled from the current policy."""
+        s, ids = self.settings, self.lm.token_ids
+        net = self.accelerator.unwrap_model(model)
+        device = next(net.parameters()).device
+        batch = {k: v.to(device) for k, v in collate(prompts, pad_token_id=self.pad_token_id,
+                                                      padding_side="left").items()}
+        was_training = net.training
+        net.eval()
+        try:
+            out = net.generate(**batch, do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0,
+                               num_return_sequences=s.num_generations, max_new_tokens=s.max_new_tokens,
+                               pad_token_id=ids["pad"], eos_token_id=[ids["eos"], ids["pad"]])
+        finally:
+            net.train(was_training)
+        new = out[:, batch["input_ids"].shape[1]:].cpu()
+        g = s.num_generations
+        stops = [ids["eos"], ids["pad"]]
+        return [[_cut(new[i * g + j], stops) for j in range(g)] for i in range(len(prompts))]
 
-            @torch.no_grad()
-            def sample_completions(self, model: Any, prompts: list[Example]) -> list[list[torch.Tensor]]:
-                """``G`` completions (token ids) per prompt, sampled from the current policy."""
-                s, ids = self.settings, self.lm.token_ids
-                net = self.accelerator.unwrap_model(model)
-                device = next(net.parameters()).device
-                batch = {k: v.to(device) for k, v in collate(prompts, pad_token_id=self.pad_token_id,
-                                                              padding_side="left").items()}
-                was_training = net.training
-                net.eval()
-                try:
-                    out = net.generate(**batch, do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0,
-                                       num_return_sequences=s.num_generations, max_new_tokens=s.max_new_tokens,
-                                       pad_token_id=ids["pad"], eos_token_id=[ids["eos"], ids["pad"]])
-                finally:
-                    net.train(was_training)
-                new = out[:, batch["input_ids"].shape[1]:].cpu()
-                g = s.num_generations
-                stops = [ids["eos"], ids["pad"]]
-                return [[_cut(new[i * g + j], stops) for j in range(g)] for i in range(len(prompts))]
+    def rollout(self, model: Any, items: Sequence[GRPOItem]) -> Rollout:
+        s = self.settings
+        g = s.num_generations
+        prompts = self.prompt_examples(items)
+        completion_ids = self.sample_completions(model, prompts)
+        groups = [[with_completion(p, c) for c in cs] for p, cs in zip(prompts, completion_ids, strict=True)]
+        tok = self.lm.tokenizer
+        texts = [tok.decode(c, skip_special_tokens=True).strip() for cs in completion_ids for c in cs]
+        fields: dict[str, Any] = {
+            "spans": [[list(sp) for sp in it.spans] for it in items for _ in range(g)],
+            "duration": [it.duration for it in items for _ in range(g)],
+            "relevant": [it.relevant for it in items for _ in range(g)],
+            "sample_id": [it.id for it in items for _ in range(g)],
+        }
+        total, parts = compute_rewards(self.reward_fns, texts, s.reward_weights, **fields)
+        rewards = torch.tensor(total, dtype=torch.float32)
+        adv = group_advantages(rewards, g, s.advantage_eps, s.scale_rewards)
+        old = ref = None
+        with torch.no_grad():
+            if s.num_iterations > 1:
+                old = self._logps(model, groups).token_logps.detach()
+            if s.beta != 0.0:
+                ref = self._reference_logps(model, groups)
+        self.last_samples = [{"id": it.id, "prompt": it.prompt, "completion": texts[i * g]}
+                             for i, it in enumerate(items)]
+        return Rollout(groups, texts, rewards, parts, adv, old, ref,
+                       [len(c) for cs in completion_ids for c in cs])
 
-            def rollout(self, model: Any, items: Sequence[GRPOItem]) -> Rollout:
-                s = self.settings
-                g = s.num_generations
-                prompts = self.prompt_examples(items)
-                completion_ids = self.sample_completions(model, prompts)
-                groups = [[with_completion(p, c) for c in cs] for p, cs in zip(prompts, completion_ids, strict=True)]
-                tok = self.lm.tokenizer
-                texts = [tok.decode(c, skip_special_tokens=True).strip() for cs in completion_ids for c in cs]
-                fields: dict[str, Any] = {
-                    "spans": [[list(sp) for sp in it.spans] for it in items for _ in range(g)],
-                    "duration": [it.duration for it in items for _ in range(g)],
-                    "relevant": [it.relevant for it in items for _ in range(g)],
-                    "sample_id": [it.id for it in items for _ in range(g)],
-                }
-                total, parts = compute_rewards(self.reward_fns, texts, s.reward_weights, **fields)
-                rewards = torch.tensor(total, dtype=torch.float32)
-                adv = group_advantages(rewards, g, s.advantage_eps, s.scale_rewards)
-                old = ref = None
-                with torch.no_grad():
-                    if s.num_iterations > 1:
-                        old = self._logps(model, groups).token_logps.detach()
-                    if s.beta != 0.0:
-                        ref = self._reference_logps(model, groups)
-                self.last_samples = [{"id": it.id, "prompt": it.prompt, "completion": texts[i * g]}
-                                     for i, it in enumerate(items)]
-                return Rollout(groups, texts, rewards, parts, adv, old, ref,
-                               [len(c) for cs in completion_ids for c in cs])
+    def _logps(self, model: Any, groups: list[list[Example]]) -> Any:
+        return shared_prefix_logps(model, groups, pad_token_id=self.pad_token_id,
+                                   temperature=self.settings.temperature)
 
-            def _logps(self, model: Any, groups: list[list[Example]]) -> Any:
-                return shared_prefix_logps(model, groups, pad_token_id=self.pad_token_id,
-                                           temperature=self.settings.temperature)
+    def _reference_logps(self, model: Any, groups: list[list[Example]]) -> torch.Tensor:
+        if self.ref_model is not None:
+            return self._logps(self.ref_model, groups).token_logps.detach()
+        net = self.accelerator.unwrap_model(model)
+        if not hasattr(net, "disable_adapter"):
+            raise ValueError("beta > 0 needs a reference: a LoRA adapter or a ref_model")
+        with net.disable_adapter():
+            return self._logps(model, groups).token_logps.detach()
 
-            def _reference_logps(self, model: Any, groups: list[list[Example]]) -> torch.Tensor:
-                if self.ref_model is not None:
-                    return self._logps(self.ref_model, groups).token_logps.detach()
-                net = self.accelerator.unwrap_model(model)
-                if not hasattr(net, "disable_adapter"):
-                    raise ValueError("beta > 0 needs a reference: a LoRA adapter or a ref_model")
-                with net.disable_adapter():
-                    return self._logps(model, groups).token_logps.detach()
-
-            # -- loss ------------------------------------------------------------------------------------
-            def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                             num_items_in_batch: Any = None) -> Any:
-                s = self.settings
-                if self._buffer is None or self._buffer_uses >= s.num_iterations:
-                    self._buffer, self._buffer_uses = self.rollout(model, inputs["items"]), 0
-                ro = self._buffer
-                self._buffer_uses += 1
-                cur = self._logps(model, ro.groups)  # the forward that computes the loss: video + prompt + answers
-                dev = cur.token_logps.device
-                old = cur.token_logps.detach() if ro.old_logps is None else ro.old_logps.to(dev)
-                ref = None if ro.ref_logps is None else ro.ref_logps.to(dev)
-                out = grpo_loss(cur.token_logps, old, ro.advantages.to(dev), cur.mask, ref_logps=ref, beta=s.beta,
-                                epsilon=s.epsilon, epsilon_high=s.epsilon_high, loss_type=s.loss_type)
-                if self._buffer_uses == 1:  # reward statistics once per rollout
-                    g = s.num_generations
-                    grouped = ro.rewards.view(-1, g)
-                    self._add("reward", float(ro.rewards.mean()))
-                    self._add("reward_std", float(grouped.std(dim=1).mean()))
-                    self._add("frac_reward_zero_std", float((grouped.std(dim=1) == 0).float().mean()))
-                    self._add("refusal_share", sum(parse_spans(t).status == "refusal" for t in ro.completions)
-                              / len(ro.completions))
-                    self._add("completion_length", sum(ro.lengths) / len(ro.lengths))
-                    for name, vals in ro.parts.items():
-                        self._add(f"rewards/{name}", sum(vals) / len(vals))
-                self._add("kl", out.kl)
-                self._add("clip_ratio", out.clip_ratio)
-                return (out.loss, {"rewards": ro.rewards}) if return_outputs else out.loss
-
-            def _add(self, key: str, value: float) -> None:
-                self._stats.setdefault(key, []).append(value)
-
-            def log(self, logs: dict[str, float], *args: Any, **kw: Any) -> None:
-                for key, vals in self._stats.items():
-                    logs[key] = sum(vals) / len(vals)
-                self._stats = {}
-                super().log(logs, *args, **kw)
-
-        return _VideoGRPOTrainer(**kwargs)
+    # -- loss --------------------------------------------------------------------------------------------
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        s = self.settings
+        if self._buffer is None or self._buffer_uses >= s.num_iterations:
+            self._buffer, self._buffer_uses = self.rollout(model, inputs["items"]), 0
+        ro = self._buffer
+        self._buffer_uses += 1
+        cur = self._logps(model, ro.groups)  # the forward that computes the loss: video + prompt + answers
+        dev = cur.token_logps.device
+        old = cur.token_logps.detach() if ro.old_logps is None else ro.old_logps.to(dev)
+        ref = None if ro.ref_logps is None else ro.ref_logps.to(dev)
+        out = grpo_loss(cur.token_logps, old, ro.advantages.to(dev), cur.mask, ref_logps=ref, beta=s.beta,
+                        epsilon=s.epsilon, epsilon_high=s.epsilon_high, loss_type=s.loss_type)
+        if self._buffer_uses == 1:  # reward statistics once per rollout
+            g = s.num_generations
+            grouped = ro.rewards.view(-1, g)
+            self.record("reward", float(ro.rewards.mean()))
+            self.record("reward_std", float(grouped.std(dim=1).mean()))
+            self.record("frac_reward_zero_std", float((grouped.std(dim=1) == 0).float().mean()))
+            self.record("refusal_share", sum(parse_spans(t).status == "refusal" for t in ro.completions)
+                        / len(ro.completions))
+            self.record("completion_length", sum(ro.lengths) / len(ro.lengths))
+            for name, vals in ro.parts.items():
+                self.record(f"rewards/{name}", sum(vals) / len(vals))
+        self.record("kl", out.kl)
+        self.record("clip_ratio", out.clip_ratio)
+        return (out.loss, {"rewards": ro.rewards}) if return_outputs else out.loss
 
 
 _STAT_KEYS = ("kl", "clip_ratio", "reward_std", "frac_reward_zero_std", "refusal_share", "completion_length")
@@ -324,37 +315,6 @@ class GRPOResult:
     samples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _reward_bar(trainer: Any, show: bool) -> None:
-    """One tqdm bar with the latest mean reward and KL instead of the Trainer's per-step dict printing (the
-    GRPO loss is ~0 by construction, so the reward is the number to watch); ``show=False``: silent."""
-    from tqdm.auto import tqdm
-    from transformers import TrainerCallback
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    class RewardBar(TrainerCallback):
-        bar: Any = None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if show and state.is_world_process_zero:
-                self.bar = tqdm(total=state.max_steps, desc="grpo", leave=False, dynamic_ncols=True)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.update(state.global_step - self.bar.n)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if self.bar is not None and logs and "reward" in logs:
-                self.bar.set_postfix(reward=f"{float(logs['reward']):.3f}", kl=f"{float(logs.get('kl', 0)):.4f}")
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.close()
-
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
-    trainer.add_callback(RewardBar())
-
-
 def run_grpo(lm: Any, items: list[GRPOItem], settings: GRPOSettings, output_dir: Path, *,
              rewards: Sequence[str | RewardFn] | None = None, resume: bool = False,
              progress: bool = True) -> GRPOResult:
@@ -377,7 +337,8 @@ def run_grpo(lm: Any, items: list[GRPOItem], settings: GRPOSettings, output_dir:
         model=model, args=training_arguments(settings.optim, output_dir), train_dataset=_ItemDataset(items),
         data_collator=_collate_items, lm=lm, settings=settings, rewards=reward_fns, ref_model=ref_model,
     )
-    _reward_bar(trainer, progress)
+    # the GRPO loss is ~0 by construction: the reward is the number to watch
+    use_progress_bar(trainer, "grpo", keys=("reward", "kl"), show=progress)
     resume_from = None
     if resume and output_dir.is_dir():
         from transformers.trainer_utils import get_last_checkpoint

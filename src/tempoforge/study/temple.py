@@ -36,6 +36,7 @@ video together with its twin.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import shutil
 from dataclasses import asdict, dataclass, field, replace
@@ -271,7 +272,10 @@ def prepare_seed(p: TemplePreset, seed: int, world_root: Path, work: Path, quiet
     pairs = make_pairs(ann, p, seed, work, keep=lambda v: not in_base(v))
     sft = work / "sft.jsonl"
     if not sft.is_file():
-        write_jsonl(sft, [{"id": i.id, "video": i.video, "prompt": i.prompt, "answer": i.answer}
+        # video paths relative to sft.jsonl's folder, as the recipe reads them (a study folder given as a relative
+        # path, as the demo's, or moved as a whole, still resolves)
+        write_jsonl(sft, [{"id": i.id, "video": os.path.relpath(Path(i.video).resolve(), sft.parent.resolve()),
+                           "prompt": i.prompt, "answer": i.answer}
                           for i in supervised_items(ann, p.clips, seed, keep=lambda v: not in_base(v))])
     return Prepared(seed, train, heldout, base, pairs, sft)
 

@@ -115,9 +115,9 @@ def stage_temple(ctx: DemoContext) -> dict[str, Any]:
     curriculum r = 16 -> 8 -> 4 -> 2 with a fresh LoRA merged after each stage, then SFT."""
     import torch
 
-    from tempoforge.io.jsonl import read_jsonl, write_jsonl
+    from tempoforge.io.jsonl import read_jsonl
     from tempoforge.records import PreferencePair
-    from tempoforge.study.temple import Prepared, arm_config, make_pairs, supervised_items
+    from tempoforge.study.temple import Prepared, arm_config, make_pairs, supervised_items, write_sft_file
     from tempoforge.train.recipes.temple import run_temple
 
     cfg, p = ctx.config, ctx.config.temple_preset()
@@ -125,10 +125,8 @@ def stage_temple(ctx: DemoContext) -> dict[str, Any]:
     ann = Path(ctx.results["world"]["train"]) / "annotations"
     in_base = _in_base(ctx)
     pairs = make_pairs(ann, p, cfg.seed, out, keep=lambda v: not in_base(v))
-    sft = out / "sft.jsonl"
-    if not sft.is_file():
-        write_jsonl(sft, [{"id": i.id, "video": i.video, "prompt": i.prompt, "answer": i.answer}
-                          for i in supervised_items(ann, p.clips, cfg.seed, keep=lambda v: not in_base(v))])
+    sft = write_sft_file(out / "sft.jsonl",
+                         lambda: supervised_items(ann, p.clips, cfg.seed, keep=lambda v: not in_base(v)))
     prepared = Prepared(cfg.seed, Path(ctx.results["world"]["train"]), Path(ctx.results["world"]["heldout"]),
                         ctx.results["base"]["model"], pairs, sft)
     torch.manual_seed(cfg.seed)

@@ -36,8 +36,8 @@ video together with its twin.
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -260,7 +260,6 @@ def generate_worlds(p: TemplePreset, seed: int, root: Path, quiet: bool = True) 
 def prepare_seed(p: TemplePreset, seed: int, world_root: Path, work: Path, quiet: bool = True) -> Prepared:
     """Worlds, the starting model (on the first ``base_videos``), and TEMPLE's pairs and SFT data (on the
     rest) for one seed; every piece is cached under ``work``."""
-    from tempoforge.io.jsonl import write_jsonl
 
     train, heldout = generate_worlds(p, seed, world_root, quiet)
     ann = train / "annotations"
@@ -270,14 +269,21 @@ def prepare_seed(p: TemplePreset, seed: int, world_root: Path, work: Path, quiet
 
     base = train_base(supervised_items(ann, p.clips, seed, keep=in_base), p, seed, work / "base")
     pairs = make_pairs(ann, p, seed, work, keep=lambda v: not in_base(v))
-    sft = work / "sft.jsonl"
-    if not sft.is_file():
-        # video paths relative to sft.jsonl's folder, as the recipe reads them (a study folder given as a relative
-        # path, as the demo's, or moved as a whole, still resolves)
-        write_jsonl(sft, [{"id": i.id, "video": os.path.relpath(Path(i.video).resolve(), sft.parent.resolve()),
-                           "prompt": i.prompt, "answer": i.answer}
-                          for i in supervised_items(ann, p.clips, seed, keep=lambda v: not in_base(v))])
+    sft = write_sft_file(work / "sft.jsonl", lambda: supervised_items(ann, p.clips, seed, keep=lambda v: not in_base(v)))
     return Prepared(seed, train, heldout, base, pairs, sft)
+
+
+def write_sft_file(sft: Path, items: Any) -> Path:
+    """The SFT stage's data file (cached: written once from ``items()``, a list of ``SFTItem``).
+
+    Video paths are written relative to the file's folder, as the recipe reads them, so a study folder given
+    as a relative path (the demo's) or moved as a whole still resolves."""
+    from tempoforge.io.jsonl import write_jsonl
+
+    if not sft.is_file():
+        write_jsonl(sft, [{"id": i.id, "video": os.path.relpath(Path(i.video).resolve(), sft.parent.resolve()),
+                           "prompt": i.prompt, "answer": i.answer} for i in items()])
+    return sft
 
 
 def arm_config(arm: str, p: TemplePreset, prepared: Prepared, pairs: Path, out: Path) -> Any:

@@ -54,7 +54,7 @@ def test_each_trained_arm_saved_its_curves_and_model(smoke_study: tuple[Path, di
     prog = details["runs"]["progressive"][0]
     assert list(prog["curves"]) == ["dpo_r16", "dpo_r8", "dpo_r4", "dpo_r2", "sft"]
     assert all(c["loss"] for c in prog["curves"].values())
-    assert Path(prog["model"]).is_dir() and prog["model"].endswith("sft")
+    assert (out / prog["model"]).is_dir() and prog["model"].endswith("sft")  # relative to the study folder
     assert set(details["difference_to_base"]) == {"progressive", "dpo-flipped"}
 
 

@@ -10,7 +10,7 @@ per-group item scores (``study/stats.py``). :func:`run_study` does the rest the 
   method_arm, arms: {arm: {metric: [value per seed]}}, intervals: {arm: {metric: [lo, hi]}}``), values
   fractions in [0, 1], intervals 95 % cluster-bootstrap intervals over held-out groups;
 - ``OUT/details.json`` has the rest: paired differences to the starting model with intervals, training
-  curves, seconds per arm, where each model is;
+  curves, seconds per arm, where each model is (relative to OUT, so the folder can be moved or committed);
 - ``OUT/study.html`` shows both (``study/report.py``).
 
 The base arm is the starting model itself, scored like every other arm; arms are trained with the same number
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
             target = mean_score(res["scores"][study.target])
             _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} ({seconds:.0f} s)")
     summary = _summary(study, list(seeds), results)
-    details = _details(study, list(seeds), results, time.perf_counter() - t_start)
+    details = _details(study, list(seeds), results, time.perf_counter() - t_start, out)
     atomic_write_text(out / "study.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(out / "details.json", json.dumps(details, indent=1) + "\n")
     from tempoforge.study.report import write_study_report
@@ -210,7 +211,9 @@ def _summary(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[
 
 
 def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[str, Any]]],
-             seconds: float) -> dict[str, Any]:
+             seconds: float, out: Path) -> dict[str, Any]:
+    """details.json: paired differences, curves and timings; model folders relative to the study folder ``out``,
+    so the folder can be moved or committed whole."""
     base = results[study.base_arm]
     diffs: dict[str, dict[str, list[float]]] = {}
     for arm, runs in results.items():
@@ -227,6 +230,7 @@ def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[
         "descriptions": {a: study.descriptions.get(a, "") for a in results},
         "held_out_groups": held_out, "items_per_seed": items,
         "difference_to_base": diffs,
-        "runs": {arm: [{k: r[k] for k in ("seed", "model", "curves", "train_seconds", "eval_seconds")}
+        "runs": {arm: [{"seed": r["seed"], "model": os.path.relpath(Path(r["model"]).resolve(), out.resolve()),
+                        **{k: r[k] for k in ("curves", "train_seconds", "eval_seconds")}}
                        for r in runs] for arm, runs in results.items()},
     }

@@ -216,9 +216,9 @@ def score_dense_files(
             warnings.append("java not found: METEOR unavailable, simple tokenizer used instead of PTB")
     if soda:
         if java_available():
-            metrics["SODA_c"] = soda_c(
-                sub, ref_events, multi_reference=soda_multi_reference, progress=progress
-            )
+            res = soda_c(sub, ref_events, multi_reference=soda_multi_reference, progress=progress)
+            res.pop("per_video_f1")  # the metrics report keeps the script's figures only
+            metrics["SODA_c"] = res
         else:
             metrics["SODA_c"] = None
             warnings.append("java not found: SODA_c (METEOR-based) unavailable")

@@ -208,17 +208,13 @@ def group_of(ann: Path) -> dict[str, str]:
 
 def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> dict[str, dict[str, list[float]]]:
     """Every metric of ``METRICS`` for ``model`` on the held-out world ``heldout`` (per-group item scores)."""
-    from tempoforge.eval.score import score
     from tempoforge.io.jsonl import read_jsonl
-    from tempoforge.models.config import PredictConfig
     from tempoforge.models.load import load
-    from tempoforge.models.predict import predict
     from tempoforge.records import DenseCaptionSample
     from tempoforge.synth.temple import mirror_probe_pairs
     from tempoforge.train.dpo import preference_margins
 
     ann = heldout / "annotations"
-    group = group_of(ann)
     lm = load(model)
     lm.model.eval()
     probe = mirror_probe_pairs(list(read_jsonl(ann / "dense.jsonl", DenseCaptionSample)), p.clips, root=ann)
@@ -228,6 +224,21 @@ def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> d
         name = "order_preference_blank" if blank else "order_preference"
         for pair, m in zip(probe, margins.tolist(), strict=True):
             scores[name].setdefault(str(pair.meta["group"]), []).append(1.0 if m > 0 else 0.0)
+    scores.update(evaluate_grounding(lm, model, ann, p, work))
+    return dict(scores)
+
+
+def evaluate_grounding(lm: Any, model: str, ann: Path, p: TemplePreset, work: Path) -> dict[str, dict[str, list[float]]]:
+    """Single-moment grounding on the first ``p.eval_queries`` queries of ``ann/grounding.jsonl`` (ETChat
+    convention), with real and grey frames: ``grounding_r1_at_0.7``, ``grounding_miou`` and
+    ``grounding_miou_blank`` as per-group item scores (groups: ``group_of``); predictions in ``work``."""
+    from tempoforge.eval.score import score
+    from tempoforge.models.config import PredictConfig
+    from tempoforge.models.predict import predict
+
+    group = group_of(ann)
+    scores: dict[str, dict[str, list[float]]] = {m: {} for m in ("grounding_r1_at_0.7", "grounding_miou",
+                                                                  "grounding_miou_blank")}
     for blank in (False, True):
         preds = work / f"grounding{'_blank' if blank else ''}.jsonl"
         preds.unlink(missing_ok=True)
@@ -242,7 +253,7 @@ def evaluate_temple(model: str, heldout: Path, p: TemplePreset, work: Path) -> d
             else:
                 scores["grounding_miou"].setdefault(g, []).append(iou)
                 scores["grounding_r1_at_0.7"].setdefault(g, []).append(1.0 if iou >= 0.7 else 0.0)
-    return dict(scores)
+    return scores
 
 
 def generate_worlds(p: TemplePreset, seed: int, root: Path, quiet: bool = True) -> tuple[Path, Path]:

@@ -224,7 +224,8 @@ def soda_c(
     ``preds`` / ``refs``: ``{video: [((s, e), sentence), ...]}``, one ``refs`` mapping per reference file.
     ``multi_reference``: the script's ``--multi_reference`` (default off: the files are merged). Values are
     rounded to 4 decimals as the script prints them; also returns ``num_videos`` (evaluated), ``missing``
-    (GT videos without predictions, not penalised) and ``multi_reference``. ``similarity`` replaces the
+    (GT videos without predictions, not penalised), ``multi_reference`` and ``per_video_f1`` (``{video: F}``
+    as a fraction, unrounded: what the mean is taken over, for intervals over videos). ``similarity`` replaces the
     whole METEOR step; ``meteor`` only the scorer (the caller keeps ownership of it).
     """
     gt_videos = sorted({v for ref in refs for v in ref})
@@ -255,4 +256,5 @@ def soda_c(
         "num_videos": len(videos),
         "missing": len(gt_videos) - len(videos),
         "multi_reference": multi_reference,
+        "per_video_f1": {v: float(f) for v, f in zip(videos, f_best, strict=True)},
     }

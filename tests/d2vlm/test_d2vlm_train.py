@@ -81,6 +81,25 @@ def test_fpo_learns_the_preference_with_lora(clips, tmp_path):
                 tmp_path / "bad")
 
 
+def test_plain_dpo_ignores_the_grounding_term(clips, tmp_path):
+    """``factorized: false`` (plain DPO): a shift negative has the chosen text, so without injection its tokens
+    score exactly as the chosen ones and the margin is 0; FPO's grounding term of the own spans separates them."""
+    margins = {}
+    for factorized in (False, True):
+        elm = EvidenceModel(build_tiny("qwen2_5_vl"), EvidenceSettings(inject_layer=1, inject=False))
+        pairs = []
+        for k, (v, s, e) in enumerate(clips[:2]):
+            bad = Span.of((s + 4) % 8, (s + 4) % 8 + 2)
+            pairs.append(PreferencePair(id=f"p{k}", video=v, prompt=PROMPT, chosen=_resp(Span.of(s, e)),
+                                        rejected=_resp(bad), factor="shift", chosen_spans=[Span.of(s, e)],
+                                        rejected_spans=[bad]))
+        settings = _settings(1e-3, 2, LoraSettings(enabled=False, train_vision=True))
+        settings.factorized = factorized
+        margins[factorized] = run_fpo(elm, pairs, settings, tmp_path / str(factorized)).history["margin"]
+    assert len(margins[False]) == 2 and all(abs(m) < 1e-6 for m in margins[False]), margins
+    assert all(abs(m) > 1e-4 for m in margins[True]), margins
+
+
 def test_synth_fpo_cli_writes_and_resumes(tmp_path, capsys):
     from tempoforge.synth import fpo as synth_fpo
     from tempoforge.world import generate_world, preset_config

@@ -465,9 +465,11 @@ class EvidenceModel(nn.Module):
     def forward(self, groups: Sequence[Sequence[EvidenceExample]], *, pad_token_id: int,
                 sft_rows: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
         """The training step's forward (what ``Trainer`` calls, through DDP / FSDP wrappers): the SFT losses
-        over ``sft_rows`` (default every row) and ``logps``, FPO's ``log pi(y)`` of every row."""
+        over ``sft_rows`` (default every row), ``logps``, FPO's ``log pi(y)`` of every row, and ``token_logps``,
+        its token part alone (plain, non-factorized DPO's ``log pi(y)``)."""
         fwd = self.forward_groups(groups, pad_token_id=pad_token_id)
-        return {**self.sft_losses(fwd, sft_rows), "logps": self.response_logps(fwd)}
+        return {**self.sft_losses(fwd, sft_rows), "logps": self.response_logps(fwd),
+                "token_logps": fwd.token_logps.sum(-1)}
 
 
 # ------------------------------------------------------------------------------------------ save / load

@@ -15,6 +15,7 @@ STUDIES: dict[str, str] = {
     "temple": "tempoforge.study.temple",
     "tempo-r0": "tempoforge.study.tempo_r0",
     "tempura": "tempoforge.study.tempura",
+    "d2vlm": "tempoforge.study.d2vlm",
 }
 
 DESCRIPTION = """Run a method's ablation study on TempoWorld and write OUT/study.json, OUT/details.json and
@@ -42,7 +43,8 @@ def make_study(method: str, preset: str, quiet: bool, base_from: Path | None = N
     p = module.PRESETS[preset]
     if base_from is not None:
         if method == "temple":
-            raise UserError("--base-from is for the studies that start from the TEMPLE study's model (not temple)")
+            raise UserError("--base-from is for the studies that start from the TEMPLE study's model "
+                            "(tempo-r0, tempura, d2vlm)")
         return module.make_study(p, quiet=quiet, base_from=base_from), tuple(p.seeds)
     return module.make_study(p, quiet=quiet), tuple(p.seeds)
 
@@ -76,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="quick: one seed, <= 10 min; full: three seeds, <= 30 min; smoke: seconds (default quick)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the preset's)")
     p.add_argument("--arms", nargs="+", default=None, help="only these arms (the starting model is always scored)")
-    p.add_argument("--base-from", default=None, help="every method but temple: reuse the worlds and starting models of a "
+    p.add_argument("--base-from", default=None, help="tempo-r0, tempura, d2vlm: reuse the worlds and starting models of a "
                    "TEMPLE study folder made with the same preset (saves training the starting model again)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="arms trained at once, each in its own process with one thread (default: 2)")

@@ -11,6 +11,11 @@ FPO stage (per pair; reference-free, beta = 0.1)::
     L_FPO     = -log sigmoid( beta * (log pi(chosen) - log pi(rejected)) )
     L         = L_sft(chosen) + L_FPO
 
+With ``factorized: false`` (``EvidenceTrainSettings``) ``log pi(y)`` is the token sum alone: plain DPO on the
+same pairs (reference-free, same beta and SFT term), the non-factorized preference D2VLM compares FPO with.
+It cannot see a grounding negative whose text equals the chosen one (``shift``) except through the injected
+``<evi>`` features.
+
 ``y_kt`` and the injected ``<evi>`` features of each response come from that response's OWN spans
 (``PreferencePair.chosen_spans`` / ``rejected_spans``), so a grounding negative (shifted, inserted,
 deleted, merged events) is penalised through the grounding term and a text negative (tampered,
@@ -107,11 +112,13 @@ def _collate(items: list[Any]) -> dict[str, Any]:
 
 class EvidenceTrainer(LossTrainer):
     """``Trainer`` whose only change is the loss: evidence SFT (``mode="sft"``), or SFT(chosen) + FPO
-    (``mode="fpo"``); every loss part (``ce``, ``gnd``, ``cons``; ``fpo``, ``accuracy``, ``margin``) is logged."""
+    (``mode="fpo"``; ``factorized=False``: plain DPO on the token log-likelihoods); every loss part (``ce``,
+    ``gnd``, ``cons``; ``fpo``, ``accuracy``, ``margin``) is logged."""
 
-    def __init__(self, *args: Any, mode: str, beta: float, pad_token_id: int, **kw: Any) -> None:
+    def __init__(self, *args: Any, mode: str, beta: float, pad_token_id: int, factorized: bool = True,
+                 **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.mode, self.beta, self.pad_token_id = mode, beta, pad_token_id
+        self.mode, self.beta, self.pad_token_id, self.factorized = mode, beta, pad_token_id, factorized
 
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -123,13 +130,13 @@ class EvidenceTrainer(LossTrainer):
         else:
             parts = model(groups=[[c, r] for c, r in items], pad_token_id=self.pad_token_id,
                           sft_rows=range(0, 2 * len(items), 2))
-            lp = parts["logps"].view(len(items), 2)
+            lp = parts["logps" if self.factorized else "token_logps"].view(len(items), 2)
             fpo = fpo_loss(lp[:, 0], lp[:, 1], self.beta).mean()
             loss = parts["loss"] + fpo
             parts = {**parts, "fpo": fpo, "accuracy": (lp[:, 0] > lp[:, 1]).float().mean(),
                      "margin": (lp[:, 0] - lp[:, 1]).mean()}
         for key, val in parts.items():
-            if key not in ("loss", "logps"):
+            if key not in ("loss", "logps", "token_logps"):
                 self.record(key, val.detach())
         return (loss, {"loss_parts": parts}) if return_outputs else loss
 
@@ -160,7 +167,8 @@ def _run(elm: EvidenceModel, dataset: Any, settings: EvidenceTrainSettings, outp
     prepare(elm, settings.lora)
     elm.train()
     trainer = EvidenceTrainer.create(
-        mode=mode, beta=settings.beta, pad_token_id=elm.lm.token_ids["pad"], model=elm,
+        mode=mode, beta=settings.beta, factorized=settings.factorized, pad_token_id=elm.lm.token_ids["pad"],
+        model=elm,
         args=training_arguments(settings.optim, output_dir), train_dataset=dataset, data_collator=_collate)
     use_progress_bar(trainer, f"d2vlm-{mode}")
     with keep_vision_in_graph(elm.model):  # as every trainer: a rank without video must not hang DDP / ZeRO-3

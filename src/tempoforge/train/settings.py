@@ -62,6 +62,9 @@ class EvidenceTrainSettings:
     """One D2VLM stage (the paper: LoRA, 1 fps, 224x224; FPO beta 0.1)."""
 
     beta: float = field(default=0.1, metadata={"help": "FPO temperature beta"})
+    factorized: bool = field(default=True, metadata={
+        "help": "FPO: log pi(y) includes the grounding log-likelihood of the response's own spans (false: "
+                "plain DPO on the token log-likelihood only, the paper's non-factorized ablation)"})
     optim: OptimSettings = field(default_factory=lambda: OptimSettings(learning_rate=1e-4))
     lora: LoraSettings = field(default_factory=lambda: LoraSettings(r=32, alpha=64))
     video: VideoSettings = field(default_factory=VideoSettings)

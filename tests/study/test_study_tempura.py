@@ -46,7 +46,7 @@ def test_schema_and_metrics(smoke: tuple[Path, dict]) -> None:
         "tempura", "base", "s1-s2", "dense_f1")
     assert set(summary["arms"]) == {"base", "s1-s2", "s2-only", "s1random-s2"}
     for metrics in summary["arms"].values():
-        assert set(metrics) == {"dense_f1", "dense_f1_blank", "soda_c", "grounding_miou", "grounding_miou_blank"}
+        assert set(metrics) == {"dense_f1", "dense_f1_blank", "soda_c", "soda_c_blank", "grounding_miou", "grounding_miou_blank"}
         assert all(0.0 <= v[0] <= 1.0 for v in metrics.values())
 
 
@@ -101,3 +101,14 @@ def test_rerun_resumes_without_training(smoke: tuple[Path, dict]) -> None:
                     quiet=True)
     assert result.stat().st_mtime_ns == stamp
     assert res.summary == summary
+
+
+def test_details_give_the_method_arm_minus_every_other_arm(smoke: tuple[Path, dict]) -> None:
+    out, summary = smoke
+    versus = json.loads((out / "details.json").read_text())["method_minus_arm"]
+    assert set(versus) == {"s2-only", "s1random-s2"}  # neither the method arm itself nor the starting model
+    for arm, metrics in versus.items():
+        d, lo, hi = metrics["dense_f1"]
+        expected = summary["arms"]["s1-s2"]["dense_f1"][0] - summary["arms"][arm]["dense_f1"][0]
+        assert d == pytest.approx(expected, abs=2e-6)
+        assert lo <= d + 1e-9 and d <= hi + 1e-9

@@ -9,8 +9,8 @@ per-group item scores (``study/stats.py``). :func:`run_study` does the rest the 
 - ``OUT/study.json`` has exactly the schema of issue 17 (``method, preset, seeds, target, base_arm,
   method_arm, arms: {arm: {metric: [value per seed]}}, intervals: {arm: {metric: [lo, hi]}}``), values
   fractions in [0, 1], intervals 95 % cluster-bootstrap intervals over held-out groups;
-- ``OUT/details.json`` has the rest: paired differences to the starting model with intervals, training
-  curves, seconds per arm, where each model is (relative to OUT, so the folder can be moved or committed);
+- ``OUT/details.json`` has the rest: paired differences to the starting model and (``method_minus_arm``) of
+  the method arm to every other arm, with intervals; training curves, seconds per arm, where each model is (relative to OUT, so the folder can be moved or committed);
 - ``OUT/study.html`` shows both (``study/report.py``).
 
 The base arm is the starting model itself, scored like every other arm; arms are trained with the same number
@@ -223,6 +223,15 @@ def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[
         for m in study.metrics:
             d, lo, hi = bootstrap_difference([r["scores"][m] for r in runs], [r["scores"][m] for r in base])
             diffs[arm][m] = [round(d, 6), round(lo, 6), round(hi, 6)]
+    method = results.get(study.method_arm)
+    versus: dict[str, dict[str, list[float]]] = {}  # the paper's orderings: the method arm minus every other arm
+    for arm, runs in results.items():
+        if method is None or arm in (study.method_arm, study.base_arm):
+            continue
+        versus[arm] = {}
+        for m in study.metrics:
+            d, lo, hi = bootstrap_difference([r["scores"][m] for r in method], [r["scores"][m] for r in runs])
+            versus[arm][m] = [round(d, 6), round(lo, 6), round(hi, 6)]
     held_out = {m: len({g for r in base for g in r["scores"][m]}) for m in study.metrics}
     items = {m: sum(len(v) for v in base[0]["scores"][m].values()) for m in study.metrics}
     return {
@@ -230,6 +239,7 @@ def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[
         "descriptions": {a: study.descriptions.get(a, "") for a in results},
         "held_out_groups": held_out, "items_per_seed": items,
         "difference_to_base": diffs,
+        "method_minus_arm": versus,
         "runs": {arm: [{"seed": r["seed"], "model": os.path.relpath(Path(r["model"]).resolve(), out.resolve()),
                         **{k: r[k] for k in ("curves", "train_seconds", "eval_seconds")}}
                        for r in runs] for arm, runs in results.items()},

@@ -32,8 +32,9 @@ Metrics on the held-out videos (groups for the intervals: a video with its twin)
 - ``soda_c``: SODA_c (fujiso/SODA, METEOR with the reference as hypothesis) per video, as a fraction;
 - ``grounding_miou``: single-moment grounding (ETChat convention) on ``eval_queries`` held-out queries --
   TEMPURA's claim that temporal grounding transfers, and a check that nothing breaks;
-- ``dense_f1_blank`` / ``grounding_miou_blank``: the same with grey frames. A gain counts only if it is also
-  a gain over the blank score (segment boundaries can be guessed from the prompt and durations alone).
+- ``dense_f1_blank`` / ``soda_c_blank`` / ``grounding_miou_blank``: the same with grey frames. A gain counts
+  only if it is also a gain over the blank score (segment boundaries can be guessed from the prompt alone;
+  SODA_c's captions cannot name the right object without the frames).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ DESCRIPTIONS = {
     "s1random-s2": "control: S1 with masks at random times (same lengths, not event-aligned), then S2",
     "s2-s1": "the paper's order ablation: S2, then S1",
 }
-METRICS = ("dense_f1", "dense_f1_blank", "soda_c", "grounding_miou", "grounding_miou_blank")
+METRICS = ("dense_f1", "dense_f1_blank", "soda_c", "soda_c_blank", "grounding_miou", "grounding_miou_blank")
 
 
 @dataclass(frozen=True)
@@ -312,13 +313,13 @@ def evaluate_tempura(model: str, heldout: Path, p: TempuraPreset, work: Path) ->
     try:
         for blank in (False, True):
             res = dense_scores(_dense_predictions(lm, ann, p, work, blank), refs,
-                               None if blank or scorer is None else scorer.meteor)
+                               None if scorer is None else scorer.meteor)
             sfx = "_blank" if blank else ""
             corpus[f"corpus_dense_f1{sfx}"] = res["corpus_f1"]
             for v, f in res["f1"].items():
                 scores[f"dense_f1{sfx}"].setdefault(group[v], []).append(f)
             for v, f in res.get("soda", {}).items():
-                scores["soda_c"].setdefault(group[v], []).append(f)
+                scores[f"soda_c{sfx}"].setdefault(group[v], []).append(f)
     finally:
         if scorer is not None:
             scorer.close()

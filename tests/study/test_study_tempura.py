@@ -112,3 +112,7 @@ def test_details_give_the_method_arm_minus_every_other_arm(smoke: tuple[Path, di
         expected = summary["arms"]["s1-s2"]["dense_f1"][0] - summary["arms"][arm]["dense_f1"][0]
         assert d == pytest.approx(expected, abs=2e-6)
         assert lo <= d + 1e-9 and d <= hi + 1e-9
+    page = (out / "study.html").read_text()
+    assert "s1-s2 minus each arm" in page
+    d = versus["s2-only"]["dense_f1"]
+    assert f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]" in page

@@ -1,5 +1,6 @@
-"""``study.html``: the ablation table (mean, per-seed values, 95 % interval, difference to the starting model)
-and every arm's training curves, in one self-contained page."""
+"""``study.html``: the ablation table (mean, per-seed values, 95 % interval, difference to the starting model),
+the method arm minus every other arm (the paper's orderings) and every arm's training curves, in one
+self-contained page."""
 
 from __future__ import annotations
 
@@ -106,6 +107,14 @@ def write_study_report(path: Path, summary: dict[str, Any], details: dict[str, A
         parts.append(f"<h2>{e(title)}</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>"
                      + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
                      + "</table>")
+    versus = details.get("method_minus_arm", {})
+    if versus:
+        cols = [summary["target"]] + [m for m in metrics if m != summary["target"]]
+        parts.append(f"<h2>The paper's orderings: {e(summary['method_arm'])} minus each arm [95 %, paired]</h2>"
+                     "<table><tr><th>arm</th>" + "".join(f"<th>{e(m)}</th>" for m in cols) + "</tr>"
+                     + "".join(f"<tr><td>{e(arm)}</td>" + "".join(
+                         f"<td>{d[m][0]:+.3f} [{d[m][1]:+.3f}, {d[m][2]:+.3f}]</td>" for m in cols) + "</tr>"
+                               for arm, d in versus.items()) + "</table>")
     curves = _curves_png(details)
     if curves:
         parts.append("<h2>Training curves (first seed)</h2>" + curves)

@@ -96,11 +96,14 @@ def test_rerun_resumes_without_training(smoke: tuple[Path, dict]) -> None:
     out, summary = smoke
     result = out / "seed0" / "arms" / "s1-s2" / "result.json"
     stamp = result.stat().st_mtime_ns
+    seconds = json.loads((out / "details.json").read_text())["seconds"]
     temple = out.parent / "temple_for_tempura0"
     res = run_study(TempuraStudy(PRESETS["smoke"], base_from=temple), out, [0], arms=["s1-s2", "s2-only", "s1random-s2"],
                     quiet=True)
     assert result.stat().st_mtime_ns == stamp
     assert res.summary == summary
+    # the study's time counts every invocation, not only the instant resumed one
+    assert res.details["seconds"] >= seconds > 0
 
 
 def test_details_give_the_method_arm_minus_every_other_arm(smoke: tuple[Path, dict]) -> None:

@@ -10,7 +10,8 @@ per-group item scores (``study/stats.py``). :func:`run_study` does the rest the 
   method_arm, arms: {arm: {metric: [value per seed]}}, intervals: {arm: {metric: [lo, hi]}}``), values
   fractions in [0, 1], intervals 95 % cluster-bootstrap intervals over held-out groups;
 - ``OUT/details.json`` has the rest: paired differences to the starting model and (``method_minus_arm``) of
-  the method arm to every other arm, with intervals; training curves, seconds per arm, where each model is (relative to OUT, so the folder can be moved or committed);
+  the method arm to every other arm, with intervals; training curves, wall seconds over every invocation
+  (``OUT/wall_seconds.json``), seconds per arm, where each model is (relative to OUT, so the folder can be moved or committed);
 - ``OUT/study.html`` shows both (``study/report.py``).
 
 The base arm is the starting model itself, scored like every other arm; arms are trained with the same number
@@ -136,7 +137,7 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
             target = mean_score(res["scores"][study.target])
             _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} ({seconds:.0f} s)")
     summary = _summary(study, list(seeds), results)
-    details = _details(study, list(seeds), results, time.perf_counter() - t_start, out)
+    details = _details(study, list(seeds), results, _wall_seconds(out, time.perf_counter() - t_start), out)
     atomic_write_text(out / "study.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(out / "details.json", json.dumps(details, indent=1) + "\n")
     from tempoforge.study.report import write_study_report
@@ -170,6 +171,16 @@ def _run_arms(study: MethodStudy, arms: list[str], seed: int, prepared: Any, out
         for arm in arms:
             res = futures[arm].result() if arm in futures else _run_one(study, arm, seed, prepared, out)
             yield arm, res, time.perf_counter() - t0
+
+
+def _wall_seconds(out: Path, this_run: float) -> float:
+    """Wall time of the study over every invocation: ``OUT/wall_seconds.json`` adds each run's (a resumed study
+    would otherwise report only the seconds of its last, possibly instant, invocation)."""
+    path = out / "wall_seconds.json"
+    before = float(json.loads(path.read_text())["seconds"]) if path.is_file() else 0.0
+    total = before + this_run
+    atomic_write_text(path, json.dumps({"seconds": round(total, 1)}) + "\n")
+    return total
 
 
 def _check_resume(out: Path, study: MethodStudy) -> None:

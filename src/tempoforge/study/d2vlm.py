@@ -52,17 +52,14 @@ from pathlib import Path
 from typing import Any
 
 from tempoforge.study.core import ArmRun
+from tempoforge.study.start import preset_fingerprint, shared_start
 from tempoforge.study.stats import GroupScores
 from tempoforge.study.temple import PRESETS as TEMPLE_PRESETS
 from tempoforge.study.temple import (
     TemplePreset,
-    generate_worlds,
     group_of,
-    supervised_items,
-    train_base,
     video_index,
 )
-from tempoforge.study.tempo_r0 import reuse_start
 
 __all__ = ["ARMS", "PRESETS", "D2VLMPreset", "D2VLMStudy", "evaluate_d2vlm", "make_study", "pairs_of_kind"]
 
@@ -213,10 +210,7 @@ class D2VLMStudy:
         self.preset = self.p.name
 
     def fingerprint(self) -> dict[str, Any]:
-        d = asdict(self.p)
-        d.pop("seeds")
-        d["base"].pop("seeds")
-        return d
+        return preset_fingerprint(self.p)
 
     def _settings(self, steps: int, batch: int, lr: float, seed: int, warmup: float = 0.0,
                   factorized: bool = True) -> Any:
@@ -249,19 +243,12 @@ class D2VLMStudy:
         return str(work / "start" / "sft")
 
     def prepare(self, seed: int, work: Path) -> Prepared:
-        b = self.p.base
-        if self.base_from is not None:  # linked, never written to
-            reuse_start(self.base_from, seed, b, work)
-            train, heldout = work / "world" / "train", work / "world" / "heldout"
-        else:
-            train, heldout = generate_worlds(b, seed, work / "world", self.quiet)
-        ann = train / "annotations"
-        base = train_base(supervised_items(ann, b.clips, seed, keep=lambda v: video_index(v) < b.base_videos),
-                          b, seed, work / "base")
-        dense, grounding = fresh_data(ann, lambda v: video_index(v) >= b.base_videos, work)
-        sft = self._start(base, dense, grounding, seed, work)
+        s = shared_start(self.p.base, seed, work, self.base_from, self.quiet)
+        dense, grounding = fresh_data(s.train / "annotations", lambda v: video_index(v) >= self.p.base.base_videos,
+                                      work)
+        sft = self._start(s.base, dense, grounding, seed, work)
         pairs = make_pairs(dense, grounding, seed, work / "pairs.jsonl")
-        return Prepared(seed, train, heldout, base, sft, dense, grounding, pairs)
+        return Prepared(seed, s.train, s.heldout, s.base, sft, dense, grounding, pairs)
 
     def base_model(self, prepared: Prepared) -> str:
         return prepared.sft

@@ -32,19 +32,17 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tempoforge.study.core import ArmRun
+from tempoforge.study.start import preset_fingerprint, shared_start
 from tempoforge.study.stats import GroupScores
 from tempoforge.study.temple import PRESETS as TEMPLE_PRESETS
 from tempoforge.study.temple import (
     TemplePreset,
-    generate_worlds,
     group_of,
-    supervised_items,
-    train_base,
     video_index,
 )
 
@@ -174,10 +172,7 @@ class TempoR0Study:
         self.preset = self.p.name
 
     def fingerprint(self) -> dict[str, Any]:
-        d = asdict(self.p)
-        d.pop("seeds")
-        d["base"].pop("seeds")
-        return d
+        return preset_fingerprint(self.p)
 
     def _keep_fresh(self) -> Any:
         n = self.p.base.base_videos
@@ -208,18 +203,11 @@ class TempoR0Study:
         return str(out)
 
     def prepare(self, seed: int, work: Path) -> Prepared:
-        b = self.p.base
-        if self.base_from is not None:  # linked, never written to
-            reuse_start(self.base_from, seed, b, work)
-            train, heldout = work / "world" / "train", work / "world" / "heldout"
-        else:
-            train, heldout = generate_worlds(b, seed, work / "world", self.quiet)
-        ann = train / "annotations"
-        base = train_base(supervised_items(ann, b.clips, seed, keep=lambda v: video_index(v) < b.base_videos),
-                          b, seed, work / "base")
-        starts = {f"{sel}-{strat}": self._start(f"{sel}-{strat}", base, ann, seed, work)
+        s = shared_start(self.p.base, seed, work, self.base_from, self.quiet)
+        ann = s.train / "annotations"
+        starts = {f"{sel}-{strat}": self._start(f"{sel}-{strat}", s.base, ann, seed, work)
                   for sel, strat in sorted(set(INPUT.values()))}
-        return Prepared(seed, train, heldout, base, starts)
+        return Prepared(seed, s.train, s.heldout, s.base, starts)
 
     def base_model(self, prepared: Prepared) -> str:
         return prepared.starts["uniform-text"]
@@ -277,30 +265,6 @@ class TempoR0Study:
 
     def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
         return dict(evaluate_tempo_r0(model, prepared.heldout, self.p, arm, answers_to=work / "answers.jsonl"))
-
-
-def reuse_start(source: Path, seed: int, base: TemplePreset, work: Path) -> None:
-    """Link the worlds and the trained starting model of seed ``seed`` from the TEMPLE study in ``source``
-    into ``work`` (read-only reuse: the same world seeds and sizes, so the same data), after checking that
-    it was made with the same base preset values."""
-    from tempoforge.errors import UserError
-
-    cfg = source / "config.json"
-    if not cfg.is_file():
-        raise UserError(f"--base-from {source}: no config.json (not a tempoforge study folder)")
-    settings = json.loads(cfg.read_text()).get("settings", {})
-    mine = json.loads(json.dumps({k: v for k, v in asdict(base).items() if k != "seeds"}))
-    if json.loads(cfg.read_text()).get("method") != "temple" or settings != mine:
-        raise UserError(f"--base-from {source}: made with other settings than this study's starting model "
-                        f"(TEMPLE preset {base.name!r}); run it with that preset or drop --base-from")
-    src = source / f"seed{seed}"
-    for name in ("world", "base"):
-        if not (src / name).is_dir():
-            raise UserError(f"--base-from {source}: seed {seed} has no {name}/ yet (run that study first)")
-        dst = work / name
-        work.mkdir(parents=True, exist_ok=True)
-        if not dst.exists():
-            dst.symlink_to((src / name).resolve(), target_is_directory=True)
 
 
 def evaluate_tempo_r0(model: str, heldout: Path, p: TempoR0Preset, arm: str,

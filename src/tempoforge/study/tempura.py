@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -189,26 +189,17 @@ class TempuraStudy:
         self.preset = self.p.name
 
     def fingerprint(self) -> dict[str, Any]:
-        d = asdict(self.p)
-        d.pop("seeds")
-        d["base"].pop("seeds")
-        return d
+        from tempoforge.study.start import preset_fingerprint
+
+        return preset_fingerprint(self.p)
 
     def prepare(self, seed: int, work: Path) -> Prepared:
-        from tempoforge.study.temple import generate_worlds, supervised_items, train_base, video_index
-        from tempoforge.study.tempo_r0 import reuse_start
+        from tempoforge.study.start import shared_start
+        from tempoforge.study.temple import video_index
 
-        b = self.p.base
-        if self.base_from is not None:  # linked, never written to
-            reuse_start(self.base_from, seed, b, work)
-            train, heldout = work / "world" / "train", work / "world" / "heldout"
-        else:
-            train, heldout = generate_worlds(b, seed, work / "world", self.quiet)
-        ann = train / "annotations"
-        base = train_base(supervised_items(ann, b.clips, seed, keep=lambda v: video_index(v) < b.base_videos),
-                          b, seed, work / "base")
-        samples = ver_samples(train, lambda v: video_index(v) >= b.base_videos, work / "ver")
-        return Prepared(seed, train, heldout, base, samples, random_mask_samples(samples, seed))
+        s = shared_start(self.p.base, seed, work, self.base_from, self.quiet)
+        samples = ver_samples(s.train, lambda v: video_index(v) >= self.p.base.base_videos, work / "ver")
+        return Prepared(seed, s.train, s.heldout, s.base, samples, random_mask_samples(samples, seed))
 
     def base_model(self, prepared: Prepared) -> str:
         return prepared.base

@@ -226,23 +226,17 @@ def _details(study: MethodStudy, seeds: list[int], results: dict[str, list[dict[
     """details.json: paired differences, curves and timings; model folders relative to the study folder ``out``,
     so the folder can be moved or committed whole."""
     base = results[study.base_arm]
-    diffs: dict[str, dict[str, list[float]]] = {}
-    for arm, runs in results.items():
-        if arm == study.base_arm:
-            continue
-        diffs[arm] = {}
-        for m in study.metrics:
-            d, lo, hi = bootstrap_difference([r["scores"][m] for r in runs], [r["scores"][m] for r in base])
-            diffs[arm][m] = [round(d, 6), round(lo, 6), round(hi, 6)]
+
+    def minus(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, list[float]]:
+        """``a - b`` per metric with its paired interval: ``[difference, lo, hi]``."""
+        return {m: [round(x, 6) for x in bootstrap_difference([r["scores"][m] for r in a],
+                                                              [r["scores"][m] for r in b])]
+                for m in study.metrics}
+
+    diffs = {arm: minus(runs, base) for arm, runs in results.items() if arm != study.base_arm}
     method = results.get(study.method_arm)
-    versus: dict[str, dict[str, list[float]]] = {}  # the paper's orderings: the method arm minus every other arm
-    for arm, runs in results.items():
-        if method is None or arm in (study.method_arm, study.base_arm):
-            continue
-        versus[arm] = {}
-        for m in study.metrics:
-            d, lo, hi = bootstrap_difference([r["scores"][m] for r in method], [r["scores"][m] for r in runs])
-            versus[arm][m] = [round(d, 6), round(lo, 6), round(hi, 6)]
+    versus = ({arm: minus(method, runs) for arm, runs in results.items()  # the paper's orderings
+               if arm not in (study.method_arm, study.base_arm)} if method is not None else {})
     held_out = {m: len({g for r in base for g in r["scores"][m]}) for m in study.metrics}
     items = {m: sum(len(v) for v in base[0]["scores"][m].values()) for m in study.metrics}
     return {

@@ -42,7 +42,6 @@ Groups for the intervals: a held-out video together with its time-reversed twin 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -259,6 +258,7 @@ class D2VLMStudy:
         torch.manual_seed(seed)
         if arm == "sft-more":
             return self._sft_more(seed, prepared, work)
+        from tempoforge.train.checkpoint import done_series
         from tempoforge.train.recipes.d2vlm import run_d2vlm
 
         kinds, factorized = PREFERENCE[arm]
@@ -268,12 +268,12 @@ class D2VLMStudy:
                            fpo=self._settings(p.steps, p.batch, p.lr, seed, factorized=factorized))
         final = Path(run_d2vlm(cfg)["final"])
         _drop_trainer(final / "trainer", work)
-        return ArmRun(str(final), {"fpo": _curves(final)})
+        return ArmRun(str(final), {"fpo": done_series(final)})
 
     def _sft_more(self, seed: int, prepared: Prepared, work: Path) -> ArmRun:
         """The evidence SFT continued from ``sft`` for ``steps`` steps at ``batch`` items (cached)."""
         from tempoforge.models.evidence import load_evidence_model, save_evidence_model
-        from tempoforge.train.checkpoint import is_done, mark_done
+        from tempoforge.train.checkpoint import done_series, is_done, mark_done
         from tempoforge.train.fpo import run_evidence_sft
         from tempoforge.train.recipes.d2vlm import dense_items, grounding_items
 
@@ -287,7 +287,7 @@ class D2VLMStudy:
             save_evidence_model(elm, out, video=asdict(settings.video))
             _drop_trainer(work / "trainer", work)
             mark_done(out, stage="sft-more", loss=res.losses, **res.history)
-        return ArmRun(str(out), {"sft": _curves(out)})
+        return ArmRun(str(out), {"sft": done_series(out)})
 
     def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
         return dict(evaluate_d2vlm(model, prepared.heldout, self.p, work))
@@ -299,12 +299,6 @@ def _drop_trainer(trainer: Path, work: Path) -> None:
     if record.is_file():
         shutil.copyfile(record, work / "train_record.json")
     shutil.rmtree(trainer, ignore_errors=True)
-
-
-def _curves(stage_dir: Path) -> dict[str, list[float]]:
-    """The loss series a stage recorded when it was marked done (``loss`` and every loss part)."""
-    done = json.loads((stage_dir / "tempoforge_stage_done.json").read_text())
-    return {k: [float(x) for x in v] for k, v in done.items() if isinstance(v, list)}
 
 
 _WORDS = re.compile(r"[a-z]+")

@@ -35,7 +35,6 @@ video together with its twin.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -396,7 +395,13 @@ class TempleStudy:
     def train_arm(self, arm: str, seed: int, prepared: Prepared, work: Path) -> ArmRun:
         import torch
 
-        from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
+        from tempoforge.train.checkpoint import (
+            done_series,
+            is_done,
+            mark_done,
+            resolve_model,
+            save_checkpoint,
+        )
         from tempoforge.train.recipes.temple import _sft_items, run_temple
         from tempoforge.train.sft import run_sft
 
@@ -412,8 +417,7 @@ class TempleStudy:
             lm.model = r.model
             save_checkpoint(lm, stage)
             mark_done(stage, stage="sft", loss=r.losses)
-        done = json.loads((stage / "tempoforge_stage_done.json").read_text())
-        return ArmRun(str(stage), {"sft": {"loss": list(done["loss"])}})
+        return ArmRun(str(stage), {"sft": done_series(stage)})
 
     def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
         return dict(evaluate_temple(model, prepared.heldout, self.p, work))

@@ -216,7 +216,13 @@ class TempoR0Study:
         import torch
 
         from tempoforge.train.base import OptimSettings
-        from tempoforge.train.checkpoint import is_done, mark_done, resolve_model, save_checkpoint
+        from tempoforge.train.checkpoint import (
+            done_series,
+            is_done,
+            mark_done,
+            resolve_model,
+            save_checkpoint,
+        )
         from tempoforge.train.grpo import GRPOSettings
         from tempoforge.train.lora import LoraSettings
         from tempoforge.train.recipes.tempo_r0 import TempoR0Config, run_tempo_r0
@@ -240,8 +246,7 @@ class TempoR0Study:
                 save_checkpoint(lm, out)
                 shutil.rmtree(work / "trainer", ignore_errors=True)
                 mark_done(out, stage="sft-more", loss=sft.losses)
-            done = json.loads((out / "tempoforge_stage_done.json").read_text())
-            return ArmRun(str(out), {"sft": {"loss": list(done["loss"])}})
+            return ArmRun(str(out), {"sft": done_series(out)})
         data = work / "grounding_fresh.jsonl"
         if not data.is_file():
             from tempoforge.io.jsonl import write_jsonl

@@ -28,7 +28,7 @@ Metrics on the held-out videos (groups for the intervals: a video with its twin)
 
 - ``dense_f1`` (target): densevid's tIoU-matched F1 averaged over tIoU 0.3 / 0.5 / 0.7 / 0.9, *per video*
   (``F1(mean_t P_v, mean_t R_v)``) so the interval can resample videos; the official corpus figure,
-  ``F1(mean_v P, mean_v R)``, is in ``details.json`` next to it (``corpus_dense_f1``);
+  ``F1(mean_v P, mean_v R)``, is in each arm's ``corpus.json`` (``corpus_dense_f1``, with grey frames too);
 - ``soda_c``: SODA_c (fujiso/SODA, METEOR with the reference as hypothesis) per video, as a fraction;
 - ``grounding_miou``: single-moment grounding (ETChat convention) on ``eval_queries`` held-out queries --
   TEMPURA's claim that temporal grounding transfers, and a check that nothing breaks;
@@ -99,22 +99,12 @@ def ver_samples(world: Path, keep: Any, out: Path) -> Path:
     """TEMPURA's VER pipeline (oracle teacher) on the videos of ``world`` that ``keep(video_id)`` selects;
     ``OUT/samples.jsonl`` (cached). Every event may be masked (``interior_only = False``): the TEMPLE world's
     videos have 2-3 events, so interior-only masking would leave half of them without a stage-1 sample."""
-    from tempoforge.io.jsonl import append_jsonl
-    from tempoforge.synth.teachers.oracle import OracleTeacher
-    from tempoforge.synth.ver import TempuraSynthConfig, build_outputs, list_videos, process_video
+    from tempoforge.synth.ver import TempuraSynthConfig, run_ver
 
     path = out / "samples.jsonl"
-    if path.is_file():
-        return path
-    cfg = TempuraSynthConfig(input=world, out=out, static_filter=False, interior_only=False)
-    items, w = list_videos(world)
-    teacher = OracleTeacher(w)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "videos.jsonl").unlink(missing_ok=True)
-    for item in items:
-        if keep(item.id):
-            append_jsonl(out / "videos.jsonl", [process_video(item, cfg, teacher, out)])
-    build_outputs(out)
+    if not path.is_file():  # run_ver resumes an interrupted run and writes samples.jsonl last
+        run_ver(TempuraSynthConfig(input=world, out=out, static_filter=False, interior_only=False), progress=False,
+                only=keep)
     return path
 
 
@@ -127,8 +117,8 @@ def random_mask_samples(samples: Path, seed: int) -> Path:
     from tempoforge.io.jsonl import read_jsonl, write_jsonl
     from tempoforge.models.prompts import masked_event_prompt
     from tempoforge.records import Span
+    from tempoforge.synth.teachers.oracle import masked_reasoning
     from tempoforge.synth.tempura_samples import TempuraSample, masked_target
-    from tempoforge.timecode import format_seconds
 
     path = samples.with_name("samples_random_masks.jsonl")
     if path.is_file():
@@ -144,13 +134,8 @@ def random_mask_samples(samples: Path, seed: int) -> Path:
         end = round(min(s.duration, start + length), 1)
         overlap = [max(0.0, min(end, e.span.end) - max(start, e.span.start)) for e in s.events]
         j = int(np.argmax(overlap))
-        steps = []
-        if j > 0:
-            steps.append(f"Before {format_seconds(start)} s, {s.events[j - 1].caption}")
-        if j + 1 < len(s.events):
-            steps.append(f"After {format_seconds(end)} s, {s.events[j + 1].caption}")
-        steps.append("The masked segment must lead from the first state to the second")
-        reasoning = " ".join(f"Step {i + 1}: {t.rstrip('.')}." for i, t in enumerate(steps))
+        reasoning = masked_reasoning(start, end, s.events[j - 1].caption if j > 0 else None,
+                                     s.events[j + 1].caption if j + 1 < len(s.events) else None)
         rows.append(s.model_copy(update={
             "id": f"{s.id}_random", "mask": Span.of(start, end), "prompt": masked_event_prompt(start, end),
             "answer": masked_target(reasoning, start, end, s.events[j].caption),
@@ -227,15 +212,12 @@ class TempuraStudy:
     def train_arm(self, arm: str, seed: int, prepared: Prepared, work: Path) -> ArmRun:
         import torch
 
+        from tempoforge.train.checkpoint import done_series
         from tempoforge.train.recipes.tempura import run_tempura
 
         torch.manual_seed(seed)
         res = run_tempura(self.arm_config(arm, prepared, work))
-        curves = {}
-        for stage in res["stages"]:
-            done = json.loads((work / "run" / stage / "tempoforge_stage_done.json").read_text())
-            curves[stage] = {"loss": [float(x) for x in done.get("loss", [])]}
-        return ArmRun(res["final"], curves)
+        return ArmRun(res["final"], {stage: done_series(work / "run" / stage) for stage in res["stages"]})
 
     def evaluate(self, arm: str, model: str, prepared: Prepared, work: Path) -> dict[str, GroupScores]:
         return dict(evaluate_tempura(model, prepared.heldout, self.p, work))
@@ -262,14 +244,14 @@ def dense_scores(answers: dict[str, str], refs: dict[str, list[tuple[float, floa
     ``meteor`` is given) and the corpus densevid F1, from the answers' ``From s to e, caption.`` lines."""
     import numpy as np
 
-    from tempoforge.eval.metrics.densevid import f1_from_pr, video_precision_recall
+    from tempoforge.eval.metrics.densevid import MAX_PROPOSALS, f1_from_pr, video_precision_recall
     from tempoforge.synth.tempura_samples import parse_dense_answer
 
     parsed = {v: parse_dense_answer(answers.get(v, "")) for v in refs}
     f1: dict[str, float] = {}
     ps, rs = [], []
     for v, ref in refs.items():
-        p, r = video_precision_recall([(s, e) for s, e, _ in parsed[v]][:1000], [[(s, e) for s, e, _ in ref]])
+        p, r = video_precision_recall([(s, e) for s, e, _ in parsed[v]][:MAX_PROPOSALS], [[(s, e) for s, e, _ in ref]])
         ps.append(p.mean())
         rs.append(r.mean())
         f1[v] = f1_from_pr(float(p.mean()), float(r.mean()))
@@ -316,10 +298,7 @@ def evaluate_tempura(model: str, heldout: Path, p: TempuraPreset, work: Path) ->
             scorer.close()
     if scorer is None:
         log.warning("no java on PATH: SODA_c (METEOR) is not scored")
-    grounding = evaluate_grounding(lm, model, ann, p.base, work)
-    for name, per_group in grounding.items():
-        if name in ("grounding_miou", "grounding_miou_blank"):
-            scores[name] = per_group
+    scores.update({k: v for k, v in evaluate_grounding(lm, model, ann, p.base, work).items() if k in METRICS})
     atomic_write_text(work / "corpus.json", json.dumps(corpus) + "\n")
     return scores
 

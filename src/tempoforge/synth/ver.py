@@ -300,8 +300,10 @@ def build_outputs(out: Path) -> dict[str, Any]:
 
 
 def run_ver(cfg: TempuraSynthConfig, *, teacher: Teacher | None = None, progress: bool = True,
-            on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run (or resume) the pipeline on ``cfg.input`` into ``cfg.out``; returns ``stats.json``'s content."""
+            on_result: Callable[[dict[str, Any]], None] | None = None,
+            only: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Run (or resume) the pipeline on ``cfg.input`` into ``cfg.out``; returns ``stats.json``'s content.
+    ``only(video_id)``: process just the videos it accepts (before ``cfg.limit``)."""
     from tqdm import tqdm
 
     from tempoforge.synth.teachers.base import make_teacher
@@ -311,6 +313,8 @@ def run_ver(cfg: TempuraSynthConfig, *, teacher: Teacher | None = None, progress
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     items, world = list_videos(Path(cfg.input))
+    if only is not None:
+        items = [it for it in items if only(it.id)]
     if cfg.limit is not None:
         items = items[: cfg.limit]
     fp = json.dumps(cfg.fingerprint(), indent=2, sort_keys=True) + "\n"

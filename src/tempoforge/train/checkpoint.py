@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DONE_MARKER", "is_done", "mark_done", "resolve_model", "save_checkpoint"]
+__all__ = ["DONE_MARKER", "done_series", "is_done", "mark_done", "resolve_model", "save_checkpoint"]
 
 DONE_MARKER = "tempoforge_stage_done.json"
 _PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json", "chat_template.jinja")
@@ -81,3 +81,9 @@ def mark_done(stage_dir: Path, **info: Any) -> None:
 
 def is_done(stage_dir: Path) -> bool:
     return (stage_dir / DONE_MARKER).is_file()
+
+
+def done_series(stage_dir: Path) -> dict[str, list[float]]:
+    """The per-step series a finished stage recorded in its done-marker (``loss`` and any loss parts)."""
+    done = json.loads((stage_dir / DONE_MARKER).read_text())
+    return {k: [float(x) for x in v] for k, v in done.items() if isinstance(v, list)}

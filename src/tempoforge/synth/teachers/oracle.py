@@ -73,16 +73,22 @@ class OracleTeacher:
         seg = next((g for g in script.segments if g.start <= mid < g.end), None)
         if seg is None:
             raise TeacherError("unknown_span", f"{video.id}: no world segment under {m.start}-{m.end} s")
-        steps = []
-        if masked > 0:
-            p = events[masked - 1]
-            steps.append(f"Before {format_seconds(m.start)} s, {_lower(p.description)}")
-        if masked + 1 < len(events):
-            n = events[masked + 1]
-            steps.append(f"After {format_seconds(m.end)} s, {_lower(n.description)}")
-        steps.append("The masked segment must lead from the first state to the second")
-        reasoning = " ".join(f"Step {i + 1}: {s.rstrip('.')}." for i, s in enumerate(steps))
-        return MaskedPrediction(reasoning=reasoning, description=seg.caption.rstrip("."))
+        before = events[masked - 1].description if masked > 0 else None
+        after = events[masked + 1].description if masked + 1 < len(events) else None
+        return MaskedPrediction(reasoning=masked_reasoning(m.start, m.end, before, after),
+                                description=seg.caption.rstrip("."))
+
+
+def masked_reasoning(start: float, end: float, before: str | None, after: str | None) -> str:
+    """The oracle's step-by-step reasoning for a mask ``[start, end]``: what happens just before and just after
+    it (the neighbouring events' descriptions, when there are any), then the causal step between them."""
+    steps = []
+    if before is not None:
+        steps.append(f"Before {format_seconds(start)} s, {_lower(before)}")
+    if after is not None:
+        steps.append(f"After {format_seconds(end)} s, {_lower(after)}")
+    steps.append("The masked segment must lead from the first state to the second")
+    return " ".join(f"Step {i + 1}: {s.rstrip('.')}." for i, s in enumerate(steps))
 
 
 def _lower(text: str) -> str:

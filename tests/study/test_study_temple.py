@@ -93,3 +93,17 @@ def test_a_study_in_a_relative_folder_finds_its_videos(tmp_path: Path, monkeypat
     sft = tmp_path / "rel" / "study" / "seed0" / "sft.jsonl"
     rows = [_json.loads(line) for line in sft.read_text().splitlines()]
     assert rows and all((sft.parent / r["video"]).is_file() for r in rows)
+
+
+def test_every_arm_makes_the_same_steps_with_dpo_and_sft_at_their_own_rates(tmp_path: Path) -> None:
+    from tempoforge.study.temple import ARMS, STAGES, Prepared, arm_config
+
+    p = replace(PRESETS["quick"], stage_steps=7, sft_steps=3, lr=2e-3, dpo_lr=5e-4)
+    prepared = Prepared(0, tmp_path, tmp_path, "base", tmp_path / "pairs.jsonl", tmp_path / "sft.jsonl")
+    for arm in ARMS[1:]:
+        cfg = arm_config(arm, p, prepared, prepared.pairs, tmp_path / arm)
+        dpo_stages = 0 if arm == "sft-only" else (1 if cfg.schedule == "single" else len(cfg.stages))
+        total = dpo_stages * cfg.dpo.optim.max_steps + cfg.sft.optim.max_steps
+        assert total == len(STAGES) * 7 + 3, arm
+        assert (cfg.dpo.optim.learning_rate, cfg.sft.optim.learning_rate) == (5e-4, 2e-3), arm
+        assert cfg.dpo.optim.batch_size == cfg.sft.optim.batch_size == p.batch, arm

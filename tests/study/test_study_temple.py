@@ -107,3 +107,18 @@ def test_every_arm_makes_the_same_steps_with_dpo_and_sft_at_their_own_rates(tmp_
         assert total == len(STAGES) * 7 + 3, arm
         assert (cfg.dpo.optim.learning_rate, cfg.sft.optim.learning_rate) == (5e-4, 2e-3), arm
         assert cfg.dpo.optim.batch_size == cfg.sft.optim.batch_size == p.batch, arm
+
+
+def test_several_seeds_in_worker_processes_give_the_same_numbers_as_one_process(tmp_path: Path) -> None:
+    """``workers > 1`` with several seeds prepares seeds and trains arms in one-thread processes, interleaved;
+    the scores must be those of the plain seed-by-seed run in this process."""
+    arms = ["progressive"]
+    pooled = run_study(TempleStudy(PRESETS["smoke"]), tmp_path / "pooled", [0, 1], arms=arms, quiet=True, workers=2)
+    serial = run_study(TempleStudy(PRESETS["smoke"]), tmp_path / "serial", [0, 1], arms=arms, quiet=True, workers=1)
+    assert pooled.summary == serial.summary
+    for seed in (0, 1):
+        for arm in ("base", "progressive"):
+            a = json.loads((tmp_path / "pooled" / f"seed{seed}" / "arms" / arm / "result.json").read_text())
+            b = json.loads((tmp_path / "serial" / f"seed{seed}" / "arms" / arm / "result.json").read_text())
+            assert a["scores"] == b["scores"] and a["curves"] == b["curves"], (seed, arm)
+    assert set(json.loads((tmp_path / "pooled" / "details.json").read_text())["runs"]) == {"base", "progressive"}

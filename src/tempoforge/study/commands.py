@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base-from", default=None, help="tempo-r0, tempura, d2vlm: reuse the worlds and starting models of a "
                    "TEMPLE study folder made with the same preset (saves training the starting model again)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="arms trained at once, each in its own process with one thread (default: 2)")
+                   help="processes, one thread each: arms trained at once and, with several seeds, the seeds' "
+                   "starting models too, interleaved with other seeds' arms; the numbers do not depend on it (default: 2)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
                    help="torch threads of the main process: the starting model's training (default: 2, or 1 on a one-core "
                    "machine; measured on 2 cores: 6.6 training steps/s with 2 threads vs 4.2 with 1)")

@@ -113,6 +113,9 @@ def render_frames(script: VideoScript) -> Iterator[np.ndarray]:
 def render_video(script: VideoScript, path: str | Path, *, crf: int = 18, gop: int = 12) -> Path:
     """Render and encode ``script`` to ``path`` (H.264, yuv420p; written atomically by ``write_video``).
 
-    x264 runs single-threaded so that the same script always gives the same bytes.
+    x264 runs single-threaded, yet the same frames do not always give the same bytes: with PyAV 18.1 (libavcodec
+    62) an encode gives one of two bitstreams, and in a few videos (8 of 5,216 in one study world) the decoded
+    pixels differ by up to 16 levels between runs. The scripts and raw frames are exact; a world re-rendered from
+    its seed is the same up to that (README, "Two runs, different numbers").
     """
     return write_video(path, render_frames(script), script.fps, crf=crf, gop=gop, options={"threads": "1"})

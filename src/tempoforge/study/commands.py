@@ -84,6 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="processes, one thread each: arms trained at once and, with several seeds, the seeds' "
                    "starting models too, interleaved with other seeds' arms; the numbers do not depend on it (default: 2)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1),
-                   help="torch threads of the main process: the starting model's training (default: 2, or 1 on a one-core "
+                   help="torch threads of the main process: the starting model's training when it runs there (one seed, or "
+                   "--workers 1) (default: 2, or 1 on a one-core "
                    "machine; measured on 2 cores: 6.6 training steps/s with 2 threads vs 4.2 with 1)")
     p.set_defaults(func=_main)

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -116,7 +116,7 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
     ``workers > 1`` trains that many arms of a seed at once, each in its own process with one torch thread
     (on 2 cores, two one-thread trainings make ~25 % more steps per second than one two-thread training); with
     several seeds the seeds' preparations (worlds, starting model) run in those processes too, so a seed's
-    starting model trains while another seed's arms do (:func:`_run_pooled`). The tiny models train to the same
+    starting model trains while another seed's arms do (:func:`_run_all`). The tiny models train to the same
     bits with one thread or two, so the schedule does not change any number.
     """
     chosen = list(arms) if arms else list(study.arms)
@@ -129,26 +129,9 @@ def run_study(study: MethodStudy, out: Path, seeds: Sequence[int], *, arms: Sequ
         raise UserError("--seeds needs at least one seed")
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, study)
-    results: dict[str, list[dict[str, Any]]] = {a: [] for a in chosen}
     t_start = time.perf_counter()
-
-    def report(seed: int, arm: str, res: dict[str, Any], seconds: float) -> None:
-        target = mean_score(res["scores"][study.target])
-        _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} ({seconds:.0f} s)")
-
-    if workers > 1 and len(seeds) > 1:
-        done = _run_pooled(study, chosen, list(seeds), out, workers, quiet, report)
-        for seed in seeds:
-            for arm in chosen:
-                results[arm].append(done[seed, arm])
-    else:
-        for seed in seeds:
-            t0 = time.perf_counter()
-            prepared = study.prepare(seed, out / f"seed{seed}")
-            _say(quiet, f"[{study.method} seed {seed}] prepared in {time.perf_counter() - t0:.0f} s")
-            for arm, res, seconds in _run_arms(study, chosen, seed, prepared, out, workers):
-                results[arm].append(res)
-                report(seed, arm, res, seconds)
+    done = _run_all(study, chosen, list(seeds), out, workers, quiet)
+    results = {arm: [done[seed, arm] for seed in seeds] for arm in chosen}
     summary = _summary(study, list(seeds), results)
     details = _details(study, list(seeds), results, _wall_seconds(out, time.perf_counter() - t_start), out)
     atomic_write_text(out / "study.json", json.dumps(summary, indent=1) + "\n")
@@ -165,62 +148,68 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _run_arms(study: MethodStudy, arms: list[str], seed: int, prepared: Any, out: Path,
-              workers: int) -> Iterator[tuple[str, dict[str, Any], float]]:
-    """``(arm, result, seconds)`` for every arm, in ``arms`` order (trained in ``workers`` processes)."""
-    todo = [a for a in arms if not _result_path(out, seed, a).is_file()]
-    if workers <= 1 or len(todo) <= 1:
-        for arm in arms:
-            t0 = time.perf_counter()
-            yield arm, _run_one(study, arm, seed, prepared, out), time.perf_counter() - t0
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    t0 = time.perf_counter()
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's thread pools
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_one_thread) as pool:
-        futures = {a: pool.submit(_run_one, study, a, seed, prepared, out) for a in todo}
-        for arm in arms:
-            res = futures[arm].result() if arm in futures else _run_one(study, arm, seed, prepared, out)
-            yield arm, res, time.perf_counter() - t0
-
-
 def _prepare_timed(study: MethodStudy, seed: int, out: Path) -> tuple[Any, float]:
     t0 = time.perf_counter()
     return study.prepare(seed, out / f"seed{seed}"), time.perf_counter() - t0
 
 
-def _run_pooled(study: MethodStudy, arms: list[str], seeds: list[int], out: Path, workers: int, quiet: bool,
-                report: Any) -> dict[tuple[int, str], dict[str, Any]]:
-    """Every ``(seed, arm)`` result, with all the work in ``workers`` one-thread processes: each seed's
-    preparation is queued first, and a seed's arms are queued as soon as its preparation is done (so no
-    process waits while another seed's starting model trains). Results already saved are read, not rerun."""
+def _run_all(study: MethodStudy, arms: list[str], seeds: list[int], out: Path, workers: int,
+             quiet: bool) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every ``(seed, arm)`` result; results already saved are read, not rerun.
+
+    ``workers <= 1``: everything here, seed by seed. Otherwise the arms train in ``workers`` one-thread
+    processes, and so do the seeds' preparations when there are several (each seed's is queued first and its
+    arms as soon as it is done, so no process waits while another seed's starting model trains); a single
+    seed is prepared here, with the main process's threads."""
+    results: dict[tuple[int, str], dict[str, Any]] = {}
+    t0 = time.perf_counter()
+
+    def prepared_in(seed: int, seconds: float) -> None:
+        _say(quiet, f"[{study.method} seed {seed}] prepared in {seconds:.0f} s")
+
+    def finish(seed: int, arm: str, res: dict[str, Any]) -> None:
+        results[seed, arm] = res
+        target = mean_score(res["scores"][study.target])
+        _say(quiet, f"[{study.method} seed {seed}] {arm}: {study.target} {target:.3f} "
+                    f"({time.perf_counter() - t0:.0f} s)")
+
+    if workers <= 1:
+        for seed in seeds:
+            prepared, seconds = _prepare_timed(study, seed, out)
+            prepared_in(seed, seconds)
+            for arm in arms:
+                finish(seed, arm, _run_one(study, arm, seed, prepared, out))
+        return results
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-    results: dict[tuple[int, str], dict[str, Any]] = {}
-    t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's thread pools
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_one_thread) as pool:
-        pending: dict[Future[Any], tuple[int, str | None]] = {
-            pool.submit(_prepare_timed, study, seed, out): (seed, None) for seed in seeds}
+        pending: dict[Future[Any], tuple[int, str | None]] = {}
+
+        def queue_arms(seed: int, prepared: Any) -> None:
+            for a in arms:
+                if _result_path(out, seed, a).is_file():
+                    finish(seed, a, _run_one(study, a, seed, prepared, out))  # saved: read it
+                else:
+                    pending[pool.submit(_run_one, study, a, seed, prepared, out)] = (seed, a)
+
+        if len(seeds) == 1:
+            prepared, seconds = _prepare_timed(study, seeds[0], out)
+            prepared_in(seeds[0], seconds)
+            queue_arms(seeds[0], prepared)
+        else:
+            pending.update({pool.submit(_prepare_timed, study, seed, out): (seed, None) for seed in seeds})
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                seed, arm = pending.pop(fut)
-                if arm is None:
+                seed, job = pending.pop(fut)
+                if job is None:  # a seed's preparation
                     prepared, seconds = fut.result()
-                    _say(quiet, f"[{study.method} seed {seed}] prepared in {seconds:.0f} s")
-                    for a in arms:
-                        if _result_path(out, seed, a).is_file():
-                            results[seed, a] = _run_one(study, a, seed, prepared, out)  # saved: read it
-                            report(seed, a, results[seed, a], time.perf_counter() - t0)
-                        else:
-                            pending[pool.submit(_run_one, study, a, seed, prepared, out)] = (seed, a)
+                    prepared_in(seed, seconds)
+                    queue_arms(seed, prepared)
                 else:
-                    results[seed, arm] = fut.result()
-                    report(seed, arm, results[seed, arm], time.perf_counter() - t0)
+                    finish(seed, job, fut.result())
     return results
 
 

@@ -129,7 +129,8 @@ def test_balanced_pairs_render_the_perturbed_video(tmp_path) -> None:
     orig = np.stack([f for _, f in iter_frames(video)])
     back = np.stack([f for _, f in iter_frames(balance.video)])
     assert back.shape == orig.shape
-    assert np.abs(back.astype(int) - orig[::-1].astype(int)).mean() < 3  # H.264 re-encoding at crf 18
+    # the encode is lossless; only the decode to RGB and back to yuv420p moves a pixel, by a level or two
+    assert np.abs(back.astype(int) - orig[::-1].astype(int)).mean() < 2
     # a rerun reuses the rendered file
     before = (tmp_path / "perturbed" / "tw00000__mirror_r16_s0.mp4").stat().st_mtime_ns
     temple_pairs(d, readings, syn, video=video, render_to=tmp_path / "perturbed")

@@ -22,8 +22,11 @@ __all__ = ["render_clips"]
 
 
 def render_clips(video: str | Path, spans: Sequence[tuple[float, float]], readings: Sequence[ClipReading],
-                 out: str | Path, *, crf: int = 18) -> Path:
-    """Write ``readings``' clips of ``video`` (``spans[reading.clip]``, backwards where marked) to ``out``."""
+                 out: str | Path, *, crf: int = 0) -> Path:
+    """Write ``readings``' clips of ``video`` (``spans[reading.clip]``, backwards where marked) to ``out``.
+
+    ``crf=0`` (lossless, as TempoWorld's own videos: ``world/render.py``) makes the result the same on every run.
+    """
     from tempoforge.io import probe
     from tempoforge.io.dense import iter_frames
     from tempoforge.io.encode import write_video

@@ -62,7 +62,8 @@ class WorldConfig:
     partial_queries: int = _f(2, "partially irrelevant queries per video (one attribute of a real event changed)")
     irrelevant_queries: int = _f(1, "irrelevant queries per video (object absent from the video)")
     mcq_per_video: int = _f(4, "multiple-choice temporal questions per video (order, before/after, count, direction)")
-    crf: int = _f(18, "x264 constant rate factor (lower: closer to the rendered pixels)")
+    crf: int = _f(0, "x264 constant rate factor; 0 is lossless: the decoded pixels are the rendered frames "
+                     "(in yuv420p) on every run, which a lossy crf does not promise (world/render.py)")
     gop: int = _f(12, "keyframe interval of the encoded videos, frames")
     mirror_pairs: bool = _f(False, "every odd-numbered video is the time-reversed twin of the one before it "
                                    "(world/mirror.py); needs actions that can be played backwards (no stop)")
